@@ -330,7 +330,17 @@ func addrPairBefore(line string, pos int) (src, dst string, ok bool) {
 func (t *textReader) parsePacket(p *textPacket, line string, a anchor) error {
 	body := line[a.pos:a.end]
 	src, dst, haveAddr := addrPairBefore(line, a.pos)
-	if haveAddr {
+	if haveAddr && allDigits(src) && allDigits(dst) {
+		// IPv6 with extension headers: "a > b: HBH DSTOPT 40002 > 22: Flags".
+		sp, _ := parseUint(src, 65535)
+		dp, _ := parseUint(dst, 65535)
+		sa, da, ok := hostPairBefore(line, a.pos)
+		if !ok {
+			return fmt.Errorf("no addresses before ports %s > %s", src, dst)
+		}
+		p.seg.Src, p.seg.Dst = sa, da
+		p.seg.SrcPort, p.seg.DstPort = uint16(sp), uint16(dp)
+	} else if haveAddr {
 		if err := t.endpoint(src, &p.seg.Src, &p.seg.SrcPort); err != nil {
 			return err
 		}
@@ -356,6 +366,23 @@ func (t *textReader) parsePacket(p *textPacket, line string, a anchor) error {
 		t.dir.assign(&p.seg, haveSeq)
 	}
 	return nil
+}
+
+// hostPairBefore finds the last "addr > addr:" (IP addresses without
+// ports) before pos.
+func hostPairBefore(line string, pos int) (src, dst netip.Addr, ok bool) {
+	f := strings.Fields(line[:pos])
+	for i := len(f) - 2; i >= 1; i-- {
+		if f[i] != ">" || !strings.HasSuffix(f[i+1], ":") {
+			continue
+		}
+		s, err1 := netip.ParseAddr(f[i-1])
+		d, err2 := netip.ParseAddr(strings.TrimSuffix(f[i+1], ":"))
+		if err1 == nil && err2 == nil {
+			return s.Unmap(), d.Unmap(), true
+		}
+	}
+	return netip.Addr{}, netip.Addr{}, false
 }
 
 // endpoint parses "addr.port" (IPv4, IPv6, or a host name when tcpdump
