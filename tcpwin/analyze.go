@@ -23,7 +23,12 @@ type Analyzer struct {
 	err  error
 	done bool
 	keep bool
+	bad  []error
+	nbad int
 }
+
+// maxSkipped bounds the skipped-frame errors an Analyzer keeps.
+const maxSkipped = 100
 
 // NewAnalyzer returns an analyzer reading src. cfg may be nil; unless cfg
 // sets OnClose, the analyzer keeps every connection for Conns (set
@@ -46,6 +51,14 @@ func (a *Analyzer) Next() bool {
 		return false
 	}
 	seg, err := a.src.Next()
+	for err != nil && errors.Is(err, ErrBadFrame) {
+		// A malformed frame: the source skips it and goes on.
+		a.nbad++
+		if len(a.bad) < maxSkipped {
+			a.bad = append(a.bad, err)
+		}
+		seg, err = a.src.Next()
+	}
 	if err != nil {
 		a.done = true
 		a.res = nil
@@ -61,8 +74,19 @@ func (a *Analyzer) Next() bool {
 // Result returns the result of the last successful Next.
 func (a *Analyzer) Result() *Result { return a.res }
 
-// Err returns the input error that ended Next, nil at a clean end of input.
-func (a *Analyzer) Err() error { return a.err }
+// Err returns the input error that ended Next; at an end of input reached
+// after skipping malformed frames it returns the first of those (an
+// *InputError wrapping ErrBadFrame); nil at a clean end of input.
+func (a *Analyzer) Err() error {
+	if a.err == nil && len(a.bad) > 0 {
+		return a.bad[0]
+	}
+	return a.err
+}
+
+// Skipped returns the errors of malformed frames skipped so far (at most
+// the first 100) and their total count.
+func (a *Analyzer) Skipped() ([]error, int) { return a.bad, a.nbad }
 
 // Conns flushes the tracker and returns every connection seen, by ID. Call
 // it after Next returned false.
@@ -90,5 +114,5 @@ func (a *Analyzer) Run(ctx context.Context, fn func(*Result) error) error {
 			}
 		}
 	}
-	return a.err
+	return a.Err()
 }

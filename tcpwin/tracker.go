@@ -7,8 +7,11 @@ import (
 
 // Defaults for a nil or zero Config.
 const (
-	DefaultMaxConns    = 1 << 16
-	DefaultIdleTimeout = 15 * time.Minute
+	DefaultMaxConns = 1 << 16
+	// DefaultIdleTimeout is the TCP keep-alive interval's lower bound
+	// (RFC 1122 section 4.2.3.6: no less than two hours): a connection
+	// silent for longer has probably ended unseen.
+	DefaultIdleTimeout = 2 * time.Hour
 )
 
 // Config configures a Tracker. The zero value (or nil) gives the defaults.
