@@ -1,18 +1,19 @@
 package tcpwin
 
 // DirStats are per-direction statistics in the spirit of `tcptrace -l`.
-// Window figures are effective windows: scaled when the scale is known, raw
-// when it is unknown or scaling is off. Like tcptrace, the window figures
-// cover segments with ACK or SYN set, the minimum ignores zero windows, and
-// zero windows are counted on ACK segments.
+// The window figures follow tcptrace: they cover segments with ACK or SYN
+// set except resets (whose window means nothing); the minimum ignores zero
+// windows; zero windows are counted on ACK segments. Windows are effective
+// windows: scaled when the scale is known, raw when it is unknown or off.
+// SYN windows, never scaled, are kept apart (SYNWin) and merged into the
+// figures by Side.Windows only when scaling is not in use, as tcptrace does.
 type DirStats struct {
 	Packets uint64 // segments sent in this direction
 	Bytes   uint64 // TCP payload bytes (retransmissions included)
-	WinMax  uint32 // largest advertised window
-	WinMin  uint32 // smallest non-zero advertised window, 0 if none
-	WinSum  uint64 // sum of advertised windows, for WinAvg
-	WinN    uint64 // segments counted in WinSum
-	ZeroWin uint64 // zero-window advertisements
+	// Win holds the window figures of non-SYN segments.
+	Win WinStats
+	// SYNWin holds the (unscaled) windows of SYN segments.
+	SYNWin WinStats
 	// UnknownScale counts non-SYN segments whose window scale was unknown
 	// (their raw window entered the figures).
 	UnknownScale uint64
@@ -21,26 +22,58 @@ type DirStats struct {
 	WScaleNonSYN uint64
 }
 
-// WinAvg returns the average advertised window, 0 when none was seen.
-func (s *DirStats) WinAvg() float64 {
-	if s.WinN == 0 {
-		return 0
-	}
-	return float64(s.WinSum) / float64(s.WinN)
+// WinStats summarises advertised windows.
+type WinStats struct {
+	Max  uint32 // largest window
+	Min  uint32 // smallest non-zero window, 0 if none
+	Sum  uint64 // sum of windows, for Avg
+	N    uint64 // windows counted
+	Zero uint64 // zero-window advertisements (on ACK segments)
 }
 
-func (s *DirStats) addWindow(w uint32, ack bool) {
-	if w > s.WinMax {
-		s.WinMax = w
+// Avg returns the average window, 0 when none was counted.
+func (w WinStats) Avg() float64 {
+	if w.N == 0 {
+		return 0
 	}
-	if w > 0 && (s.WinMin == 0 || w < s.WinMin) {
-		s.WinMin = w
+	return float64(w.Sum) / float64(w.N)
+}
+
+func (w *WinStats) add(win uint32, ack bool) {
+	if win > w.Max {
+		w.Max = win
 	}
-	s.WinSum += uint64(w)
-	s.WinN++
-	if w == 0 && ack {
-		s.ZeroWin++
+	if win > 0 && (w.Min == 0 || win < w.Min) {
+		w.Min = win
 	}
+	w.Sum += uint64(win)
+	w.N++
+	if win == 0 && ack {
+		w.Zero++
+	}
+}
+
+func (w WinStats) merge(o WinStats) WinStats {
+	if o.Max > w.Max {
+		w.Max = o.Max
+	}
+	if o.Min > 0 && (w.Min == 0 || o.Min < w.Min) {
+		w.Min = o.Min
+	}
+	w.Sum += o.Sum
+	w.N += o.N
+	w.Zero += o.Zero
+	return w
+}
+
+// Windows returns the side's advertised-window figures: the non-SYN
+// windows, plus the SYN windows unless scaling is on (then SYN windows,
+// which are never scaled, would not compare).
+func (s *Side) Windows() WinStats {
+	if s.Scale == ScaleOn {
+		return s.Stats.Win
+	}
+	return s.Stats.Win.merge(s.Stats.SYNWin)
 }
 
 // TrackerStats are the tracker's counters.

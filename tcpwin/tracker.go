@@ -183,8 +183,12 @@ func (t *Tracker) Observe(seg *Segment) *Result {
 	if seg.PayloadLen > 0 {
 		st.Bytes += uint64(seg.PayloadLen)
 	}
-	if ack || syn {
-		st.addWindow(r.Window, ack)
+	switch {
+	case seg.Flags.Has(FlagRST):
+	case syn:
+		st.SYNWin.add(r.Window, ack)
+	case ack:
+		st.Win.add(r.Window, ack)
 	}
 	if seg.Flags.Has(FlagFIN) {
 		s.FIN = true

@@ -252,13 +252,28 @@ func TestTrackerStats(t *testing.T) {
 	tr.Observe(s.seg(true, FlagACK, 502, 100, nil))
 	tr.Observe(s.seg(true, FlagACK, 0, 0, nil))
 	r := tr.Observe(s.seg(true, FlagACK, 400, 50, nil))
-	st := r.Conn.Side[AtoB].Stats
-	if st.Packets != 4 || st.Bytes != 150 || st.WinMax != 64256 || st.WinMin != 51200 ||
-		st.ZeroWin != 1 || st.WinN != 4 || st.WinSum != 64240+64256+0+51200 {
+	side := &r.Conn.Side[AtoB]
+	st := side.Stats
+	if st.Packets != 4 || st.Bytes != 150 || st.SYNWin.N != 1 || st.SYNWin.Max != 64240 {
 		t.Errorf("stats %+v", st)
 	}
-	if avg := st.WinAvg(); avg != float64(64240+64256+51200)/4 {
+	w := side.Windows() // scaled: the SYN window is left out
+	if w.Max != 64256 || w.Min != 51200 || w.Zero != 1 || w.N != 3 || w.Sum != 64256+0+51200 {
+		t.Errorf("windows %+v", w)
+	}
+	if avg := w.Avg(); avg != float64(64256+51200)/3 {
 		t.Errorf("avg %v", avg)
+	}
+	// Unscaled: the SYN window counts; RST windows never do.
+	tr = NewTracker(nil)
+	s = &sim{}
+	tr.Observe(s.seg(true, FlagSYN, 5840, 0, synOpts(-1)))
+	tr.Observe(s.seg(false, FlagSYN|FlagACK, 5792, 0, synOpts(-1)))
+	tr.Observe(s.seg(true, FlagACK, 6000, 0, nil))
+	r = tr.Observe(s.seg(true, FlagRST, 0, 0, nil))
+	w = r.Conn.Side[AtoB].Windows()
+	if w.Max != 6000 || w.Min != 5840 || w.N != 2 || w.Zero != 0 {
+		t.Errorf("unscaled windows %+v", w)
 	}
 }
 

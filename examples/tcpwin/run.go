@@ -205,8 +205,8 @@ func connRow(c *tcpwin.Conn) []cell {
 		row = append(row, num(tcpwin.Multiplier(s.Scale, s.Shift)))
 	}
 	for _, s := range c.Side {
-		st := s.Stats
-		row = append(row, num(st.Packets), num(st.Bytes), num(st.WinMax), num(st.WinMin), flt(st.WinAvg()), num(st.ZeroWin))
+		w := s.Windows()
+		row = append(row, num(s.Stats.Packets), num(s.Stats.Bytes), num(w.Max), num(w.Min), flt(w.Avg()), num(w.Zero))
 	}
 	end := "live"
 	switch {

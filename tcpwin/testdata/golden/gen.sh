@@ -15,3 +15,10 @@ for f in arkime-modbus.pcap arkime-v6.pcap pcpp-raw_ip.pcap pcpp-sll.pcap ppa-ht
 	(cd "$dir" && $hs 2>/dev/null) >"$f.handshakes.tsv"
 	(cd "$dir" && $win 2>/dev/null) >"$f.windows.tsv"
 done
+# tcptrace -l summaries for the conns comparison.
+for f in retina-tls_ciphers.pcap ppa-http_espn.pcapng arkime-modbus.pcap; do
+	cmd="tcptrace -l -n $f"
+	echo "# $(tcptrace -v 2>&1 | grep -m1 version)" >"$f.tcptrace.cmd"
+	echo "$cmd" >>"$f.tcptrace.cmd"
+	(cd "$dir" && $cmd 2>/dev/null) | grep -v -e 'elapsed wallclock' -e 'filename:' >"$f.tcptrace.txt"
+done
