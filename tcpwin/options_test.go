@@ -6,8 +6,8 @@ import (
 	"testing"
 )
 
-// linuxSYN is the options area of a Linux SYN: mss 1460, sackOK, TS, nop, wscale 7.
-var linuxSYN = []byte{
+// optLinuxSYN is the options area of a Linux SYN: mss 1460, sackOK, TS, nop, wscale 7.
+var optLinuxSYN = []byte{
 	2, 4, 0x05, 0xb4,
 	4, 2,
 	8, 10, 0, 0, 0x30, 0x39, 0, 0, 0, 0,
@@ -16,7 +16,7 @@ var linuxSYN = []byte{
 }
 
 func TestParseOptionsLinuxSYN(t *testing.T) {
-	s, err := ParseOptions(linuxSYN)
+	s, err := ParseOptions(optLinuxSYN)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +65,7 @@ func TestOptionIter(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []OptionKind{OptNOP, OptNOP, OptSACK, OptMPTCP, OptFastOpen, 253, OptEOL}
-	if !slicesEqual(kinds, want) {
+	if !optSlicesEqual(kinds, want) {
 		t.Errorf("kinds %v, want %v", kinds, want)
 	}
 	s, err := ParseOptions(b)
@@ -74,7 +74,7 @@ func TestOptionIter(t *testing.T) {
 	}
 }
 
-func slicesEqual[T comparable](a, b []T) bool {
+func optSlicesEqual[T comparable](a, b []T) bool {
 	if len(a) != len(b) {
 		return false
 	}
@@ -136,7 +136,7 @@ func TestParseOptionsPartial(t *testing.T) {
 
 func TestParseOptionsNoAlloc(t *testing.T) {
 	n := testing.AllocsPerRun(100, func() {
-		if _, err := ParseOptions(linuxSYN); err != nil {
+		if _, err := ParseOptions(optLinuxSYN); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -146,7 +146,7 @@ func TestParseOptionsNoAlloc(t *testing.T) {
 }
 
 func FuzzOptions(f *testing.F) {
-	f.Add(linuxSYN)
+	f.Add(optLinuxSYN)
 	f.Add([]byte{1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2})
 	f.Add([]byte{5, 10, 0, 0, 0, 1, 0, 0, 0, 2})
 	f.Add([]byte{3, 3, 15, 0})
