@@ -9,7 +9,7 @@ import (
 var (
 	trkCli = netip.MustParseAddr("10.0.0.1")
 	trkSrv = netip.MustParseAddr("10.0.0.2")
-	trkT0      = time.Date(2006, 6, 1, 12, 0, 0, 0, time.UTC)
+	trkT0  = time.Date(2006, 6, 1, 12, 0, 0, 0, time.UTC)
 )
 
 // trkSYNOpts builds a SYN options area: mss 1460, sackOK, TS, nop, wscale shift
