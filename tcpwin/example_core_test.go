@@ -81,7 +81,7 @@ func ExampleTracker() {
 	}
 	tr := tcpwin.NewTracker(nil)
 	for _, s := range []*tcpwin.Segment{
-		seg(true, tcpwin.FlagSYN, 5840, []byte{1, 3, 3, 6}),                  // SYN, wscale 6
+		seg(true, tcpwin.FlagSYN, 5840, []byte{1, 3, 3, 6}),                 // SYN, wscale 6
 		seg(false, tcpwin.FlagSYN|tcpwin.FlagACK, 5792, []byte{1, 3, 3, 2}), // SYN-ACK, wscale 2
 		seg(true, tcpwin.FlagACK, 92, nil),
 		seg(false, tcpwin.FlagACK, 1448, nil),
