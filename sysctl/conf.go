@@ -108,7 +108,7 @@ func parseLine(line, file string, n int) (*Setting, error) {
 		s.Exclude = true
 		s.Key = strings.TrimRight(text[1:], blanks)
 	} else {
-		if key[0] == '-' {
+		if strings.HasPrefix(key, "-") {
 			s.IgnoreErrors = true
 			key = key[1:]
 		}

@@ -47,9 +47,6 @@ func boolSpec(doc string) Spec { return Spec{Kind: KindBool, Min: 0, Max: 1, Ran
 func rangeSpec(min, max int64, doc string) Spec {
 	return Spec{Kind: KindInt, Min: min, Max: max, Ranged: true, Doc: doc}
 }
-func intSpec(doc string) Spec {
-	return Spec{Kind: KindInt, Min: intMin, Max: intMax, Ranged: true, Doc: doc}
-}
 
 // memTriple is tcp_rmem/tcp_wmem: min, default, max; each >= 1 (extra1 =
 // SYSCTL_ONE in net/ipv4/sysctl_net_ipv4.c). The kernel accepts
