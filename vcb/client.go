@@ -2,7 +2,6 @@ package vcb
 
 import (
 	"context"
-	"os"
 	"sync"
 	"time"
 
@@ -133,10 +132,4 @@ var cleanupTimeout = 2 * time.Minute
 
 func cleanupContext() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), cleanupTimeout)
-}
-
-// hostname is used in catalogs to record where a backup was made.
-func hostname() string {
-	h, _ := os.Hostname()
-	return h
 }

@@ -4,6 +4,10 @@ import (
 	"context"
 	"testing"
 
+	"github.com/vmware/govmomi/property"
+	"github.com/vmware/govmomi/vim25/mo"
+	"github.com/vmware/govmomi/vim25/types"
+
 	"github.com/bulletproof-labs/wsvcb/internal/vcbsim"
 	"github.com/bulletproof-labs/wsvcb/vcb"
 )
@@ -28,4 +32,16 @@ func newEnv(t testing.TB) *env {
 	}
 	t.Cleanup(func() { _ = c.Close() })
 	return &env{sim: sim, c: c, cfg: cfg}
+}
+
+func assertNoSnapshots(t *testing.T, e *env, moref string) {
+	t.Helper()
+	var vm mo.VirtualMachine
+	ref := types.ManagedObjectReference{Type: "VirtualMachine", Value: moref}
+	if err := property.DefaultCollector(e.c.Vim()).RetrieveOne(context.Background(), ref, []string{"snapshot"}, &vm); err != nil {
+		t.Fatal(err)
+	}
+	if vm.Snapshot != nil && len(vm.Snapshot.RootSnapshotList) > 0 {
+		t.Fatalf("VM %s still has snapshots: %+v", moref, vm.Snapshot.RootSnapshotList)
+	}
 }
