@@ -2,8 +2,10 @@ package vcb_test
 
 import (
 	"context"
+	"os"
 	"testing"
 
+	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/property"
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
@@ -45,3 +47,9 @@ func assertNoSnapshots(t *testing.T, e *env, moref string) {
 		t.Fatalf("VM %s still has snapshots: %+v", moref, vm.Snapshot.RootSnapshotList)
 	}
 }
+
+func (e *env) findObject(ctx context.Context, moref string) (*object.VirtualMachine, error) {
+	return object.NewVirtualMachine(e.c.Vim(), types.ManagedObjectReference{Type: "VirtualMachine", Value: moref}), nil
+}
+
+func mkdir(p string) error { return os.MkdirAll(p, 0o755) }
