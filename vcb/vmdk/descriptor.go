@@ -179,6 +179,9 @@ func parseExtent(line string) (ExtentDesc, error) {
 		return e, fmt.Errorf("unterminated file name")
 	}
 	e.FileName = rest[1 : 1+end]
+	if e.FileName == "" && e.Type != ExtentZero {
+		return e, fmt.Errorf("%s extent with an empty file name", e.Type)
+	}
 	rest = strings.TrimSpace(rest[2+end:])
 	if rest != "" {
 		// ESX may append a partition UUID or offset; only a number matters.
@@ -200,15 +203,15 @@ func (d *Descriptor) Marshal() []byte {
 	fmt.Fprintf(&b, "version=%d\n", max(d.Version, 1))
 	fmt.Fprintf(&b, "CID=%08x\n", d.CID)
 	fmt.Fprintf(&b, "parentCID=%08x\n", d.ParentCID)
-	fmt.Fprintf(&b, "createType=%q\n", d.CreateType)
+	fmt.Fprintf(&b, "createType=\"%s\"\n", d.CreateType)
 	if d.ParentFileNameHint != "" {
-		fmt.Fprintf(&b, "parentFileNameHint=%q\n", d.ParentFileNameHint)
+		fmt.Fprintf(&b, "parentFileNameHint=\"%s\"\n", d.ParentFileNameHint)
 	}
 	b.WriteString("\n# Extent description\n")
 	for _, e := range d.Extents {
 		fmt.Fprintf(&b, "%s %d %s", e.Access, e.Sectors, e.Type)
 		if e.FileName != "" {
-			fmt.Fprintf(&b, " %q", e.FileName)
+			fmt.Fprintf(&b, " \"%s\"", e.FileName)
 			if e.Type == ExtentFlat || e.Type == ExtentVMFS {
 				fmt.Fprintf(&b, " %d", e.Offset)
 			}
@@ -217,7 +220,7 @@ func (d *Descriptor) Marshal() []byte {
 	}
 	b.WriteString("\n# The Disk Data Base\n#DDB\n\n")
 	for _, k := range sortedKeys(d.DDB) {
-		fmt.Fprintf(&b, "%s = %q\n", k, d.DDB[k])
+		fmt.Fprintf(&b, "%s = \"%s\"\n", k, d.DDB[k])
 	}
 	return []byte(b.String())
 }

@@ -144,3 +144,34 @@ func TestWriteStreamOptimizedQemu(t *testing.T) {
 		assertSame(t, raw, img)
 	}
 }
+
+// TestWriteSparseQemu: library-written monolithicSparse images pass
+// `qemu-img check img.vmdk` and `qemu-img compare -f raw -F vmdk src.raw img.vmdk`.
+func TestWriteSparseQemu(t *testing.T) {
+	qemu := testenv.RequireTool(t, "qemu-img")
+	for _, size := range []int64{512, 65536, 9<<20 + 4096, 40 << 20} {
+		dir := t.TempDir()
+		raw := makeRaw(t, dir, size, uint64(size))
+		img := filepath.Join(dir, "img.vmdk")
+		src, err := os.Open(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := os.Create(img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := vmdk.WriteSparse(context.Background(), out, src, size, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := out.Truncate(n); err != nil {
+			t.Fatal(err)
+		}
+		src.Close()
+		out.Close()
+		run(t, qemu, "check", img)
+		run(t, qemu, "compare", "-f", "raw", "-F", "vmdk", raw, img)
+		assertSame(t, raw, img)
+	}
+}
