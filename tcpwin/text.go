@@ -130,7 +130,10 @@ func (t *textReader) Next() (*Segment, error) {
 
 // parseLine queues the packets found on one line.
 func (t *textReader) parseLine(line string) {
-	indented := len(line) > 0 && (line[0] == ' ' || line[0] == '\t')
+	// Continuation lines (-v second line, hex dumps, payload) start with a
+	// tab or several spaces; -ttt's delta timestamps start with one space.
+	indented := strings.HasPrefix(line, "\t") || strings.HasPrefix(line, "  ")
+	line = strings.TrimLeft(line, " ")
 	line = strings.TrimRight(line, "\r")
 	if !indented {
 		ts, rest, ok := parseTimestamp(line)
@@ -165,9 +168,11 @@ func (t *textReader) parseLine(line string) {
 }
 
 // startsPacket reports whether an untimestamped line looks like the start
-// of a packet (tcpdump -t).
+// of a packet (tcpdump -t): "IP ...", "ARP, ...", "eth0  Out IP ...", or
+// anything with "a > b", which also covers link-layer headers (-e).
 func startsPacket(s string) bool {
-	return strings.HasPrefix(s, "IP ") || strings.HasPrefix(s, "IP6 ") || strings.HasPrefix(s, "ARP")
+	return strings.HasPrefix(s, "IP ") || strings.HasPrefix(s, "IP6 ") || strings.HasPrefix(s, "ARP") ||
+		strings.Contains(s, " > ")
 }
 
 // parseTimestamp parses tcpdump's leading timestamp: "15:04:05.000000"
