@@ -340,3 +340,56 @@ func TestOpenStdin(t *testing.T) {
 		t.Errorf("Close closed stdin: %v", err)
 	}
 }
+
+// TestPcapngBlocks covers Simple and obsolete Packet Blocks, unknown block
+// types, if_tsoffset, and a second section that resets the interfaces.
+func TestPcapngBlocks(t *testing.T) {
+	for _, order := range []binary.AppendByteOrder{binary.LittleEndian, binary.BigEndian} {
+		w := ngWriter{order: order}
+		w.section()
+		// Interface 0: raw IP, snap length 65535, if_tsoffset 100 s.
+		body := order.AppendUint16(nil, uint16(LinkRaw))
+		body = append(body, 0, 0)
+		body = order.AppendUint32(body, 65535)
+		body = order.AppendUint16(body, ngOptTSOffset)
+		body = order.AppendUint16(body, 8)
+		body = order.AppendUint64(body, 100)
+		body = append(body, 0, 0, 0, 0)
+		w.block(ngBlockIDB, body)
+		w.units = append(w.units, 1e6)
+		p := synV4()
+		// Simple Packet Block: original length + data.
+		w.block(ngBlockSPB, append(order.AppendUint32(nil, uint32(len(p))), p...))
+		// A custom block (type 0xBAD) is skipped.
+		w.block(0x00000bad, []byte{1, 2, 3, 4})
+		// Obsolete Packet Block: if id (2), drops (2), ts, caplen, len.
+		ob := order.AppendUint16(nil, 0)
+		ob = append(ob, 0, 0)
+		ob = order.AppendUint32(ob, 0)
+		ob = order.AppendUint32(ob, 5e6) // 5 s
+		ob = order.AppendUint32(ob, uint32(len(p)))
+		ob = order.AppendUint32(ob, uint32(len(p)))
+		w.block(ngBlockOPB, append(ob, p...))
+		// New section: interface 0 is now IPv6.
+		w.section()
+		w.iface(LinkIPv6, 0)
+		w.packet(0, genEpoch, synV6())
+		src, err := NewReader(&w.buf, "blocks")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := readAll(t, src)
+		if len(got) != 3 {
+			t.Fatalf("got %d segments", len(got))
+		}
+		if got[0].Frame != 1 || !got[0].Time.IsZero() || got[0].Src != v4a {
+			t.Errorf("SPB: %+v", got[0])
+		}
+		if got[1].Frame != 2 || got[1].Time.Unix() != 105 || got[1].Src != v4a {
+			t.Errorf("OPB: %+v", got[1])
+		}
+		if got[2].Frame != 3 || !got[2].Time.Equal(genEpoch) || got[2].Src != v6a {
+			t.Errorf("second section: %+v", got[2])
+		}
+	}
+}
