@@ -226,6 +226,17 @@ func (s OptionSet) Has(b OptionBits) bool { return s.Present&b == b }
 // decoded before it together with an *OptionError.
 func ParseOptions(b []byte) (OptionSet, error) {
 	var s OptionSet
+	switch {
+	case len(b) == 0:
+		return s, nil
+	case len(b) == 12 && b[0] == 1 && b[1] == 1 && b[2] == byte(OptTimestamps) && b[3] == lenTimestamps:
+		// Fast path: nop, nop, timestamps, the options of nearly every
+		// non-SYN segment between Linux hosts.
+		s.Present = HasTimestamps
+		s.TSval = binary.BigEndian.Uint32(b[4:])
+		s.TSecr = binary.BigEndian.Uint32(b[8:])
+		return s, nil
+	}
 	it := Options(b)
 	for it.Next() {
 		o := it.cur
