@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+
+	"github.com/bulletproof-labs/wsvcb/tcpwin"
+)
+
+const diagnoseUsage = `usage: tcpwin diagnose [-o text|json] [-min info|warning|critical] FILE [PEERFILE]
+Diagnoses window-scaling problems in FILE (one-sided scaling, windows
+plateauing at the raw unscaled window, zero-window stalls). With PEERFILE,
+a capture of the same connections taken at the other end, also reports the
+SYN options a middlebox changed in between.
+Exit status: 0 no warning or critical finding, 3 at least one, 1 input
+error, 2 usage error.
+`
+
+// exitFindings is the exit status of diagnose when something was found.
+const exitFindings = 3
+
+// cmdDiagnose is the "diagnose" subcommand. It returns the exit status.
+func cmdDiagnose(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("diagnose", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, diagnoseUsage); fs.PrintDefaults() }
+	o := fs.String("o", "text", "output format: text or json")
+	minSev := fs.String("min", "info", "text output: least severity shown (info, warning, critical)")
+	maxConns := fs.Int("max-conns", tcpwin.DefaultMaxConns, "connections tracked at once (LRU eviction beyond)")
+	pos, err := parse(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	usageErr := func(msg string) int {
+		fmt.Fprintf(stderr, "tcpwin diagnose: %s\n%s", msg, diagnoseUsage)
+		return exitUsage
+	}
+	if err != nil {
+		return usageErr(err.Error())
+	}
+	if *o != "text" && *o != "json" {
+		return usageErr(fmt.Sprintf("-o %q: want text or json", *o))
+	}
+	var min tcpwin.Severity
+	if err := min.UnmarshalText([]byte(*minSev)); err != nil {
+		return usageErr(fmt.Sprintf("-min %q: want info, warning or critical", *minSev))
+	}
+	if len(pos) < 1 || len(pos) > 2 {
+		return usageErr(fmt.Sprintf("want FILE [PEERFILE], got %d arguments", len(pos)))
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	var srcs []tcpwin.FileSource
+	for _, p := range pos {
+		s, err := tcpwin.Open(p)
+		if err != nil {
+			fmt.Fprintf(stderr, "tcpwin diagnose: %v\n", err)
+			return exitInput
+		}
+		defer s.Close()
+		srcs = append(srcs, s)
+	}
+	cfg := &tcpwin.DiagnoseConfig{Tracker: &tcpwin.Config{MaxConns: *maxConns}}
+	var rep *tcpwin.Report
+	if len(srcs) == 1 {
+		rep, err = tcpwin.Diagnose(ctx, srcs[0], cfg)
+	} else {
+		rep, err = tcpwin.DiagnosePair(ctx, srcs[0], srcs[1], cfg)
+	}
+	for i := range rep.Captures {
+		rep.Captures[i].Name = pos[i]
+	}
+	if *o == "json" {
+		b, jerr := rep.JSON()
+		if jerr == nil {
+			_, jerr = fmt.Fprintf(stdout, "%s\n", b)
+		}
+		if jerr != nil {
+			fmt.Fprintf(stderr, "tcpwin diagnose: %v\n", jerr)
+			return exitInput
+		}
+	} else if werr := rep.WriteText(stdout, min); werr != nil {
+		fmt.Fprintf(stderr, "tcpwin diagnose: %v\n", werr)
+		return exitInput
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "tcpwin diagnose: %v\n", err)
+		return exitInput
+	}
+	if w, ok := rep.Worst(); ok && w >= tcpwin.SeverityWarning {
+		return exitFindings
+	}
+	return exitOK
+}
