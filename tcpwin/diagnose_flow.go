@@ -266,6 +266,20 @@ func (d *Diagnoser) Close(c *Conn) []Finding {
 	return out
 }
 
+// HandshakeFindings returns the handshake findings of c (one-sided
+// scaling, scaling off) once both SYNs were seen, without waiting for the
+// ACK that completes the handshake (which a SYN-only capture never sees).
+// Findings are reported once per connection: Observe and Close leave them
+// out afterwards.
+func (d *Diagnoser) HandshakeFindings(c *Conn) []Finding {
+	cd := d.conns[c.ID]
+	if cd == nil || cd.hsReported || !c.Handshake() {
+		return nil
+	}
+	cd.hsReported = true
+	return d.handshakeFindings(c, cd)
+}
+
 // Pending returns the number of connections the Diagnoser holds state for.
 func (d *Diagnoser) Pending() int { return len(d.conns) }
 

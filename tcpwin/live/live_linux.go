@@ -114,7 +114,7 @@ func (s *Source) Link() tcpwin.LinkType { return s.link }
 func (s *Source) Next() (*tcpwin.Segment, error) {
 	for {
 		s.mu.Lock()
-		if s.closed.Load() {
+		if s.closed.Load() || s.fd < 0 {
 			s.mu.Unlock()
 			return nil, io.EOF
 		}
@@ -163,7 +163,7 @@ func recvTrunc(fd int, buf []byte) (int, error) {
 func (s *Source) Stats() (Stats, error) {
 	s.mu.Lock()
 	var err error
-	if !s.closed.Load() {
+	if s.fd >= 0 {
 		err = s.readKernelStats()
 	}
 	s.mu.Unlock()
@@ -186,17 +186,17 @@ func (s *Source) readKernelStats() error {
 }
 
 // Close stops the capture; a blocked Next returns io.EOF within the poll
-// interval. Close is idempotent.
+// interval. Close is idempotent; every call returns after the socket is
+// closed and its final kernel counters are in Stats.
 func (s *Source) Close() error {
-	if s.closed.Swap(true) {
-		return nil
-	}
+	s.closed.Store(true) // a blocked Next stops at its next poll
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	kerr := s.readKernelStats()
-	if err := unix.Close(s.fd); err != nil {
-		return err
+	if s.fd < 0 {
+		return nil
 	}
+	kerr := s.readKernelStats()
+	err := unix.Close(s.fd)
 	s.fd = -1
-	return kerr
+	return errors.Join(err, kerr)
 }
