@@ -126,10 +126,14 @@ func (d *Diagnoser) flowFindings(c *Conn, cd *connDiag, ri int) []Finding {
 	ev.Flow = f
 	recv, send := endpointName(c, ri), endpointName(c, si)
 	scaledHere := cs.Scale == ScaleOn && cs.Shift >= 1
-	collapsed := (cs.Scale != ScaleOn || cs.Shift == 0) && ev.ImpliedShift >= 3 &&
+	// Windows that shrink by 2^3 or more right after a SYN that offers no
+	// shift (or shift 0): the side scales although its SYN, as seen here,
+	// says it does not.
+	collapsed := offered(cs) <= 0 && cs.SYNs > 0 && ev.ImpliedShift >= 3 &&
 		uint32(rs.synWin) >= 8*uint32(rs.rawMax)
 	fresh := f.DataSegments - f.Retransmissions
 	enough := f.DataSegments >= uint64(d.cfg.MinDataSegments)
+	atRaw := f.AtRawWindow > 0 && f.AtRawWindow*2 >= fresh
 	flowText := func() string {
 		s := fmt.Sprintf("%d data segments, %d bytes, %d retransmissions", f.DataSegments, f.Bytes, f.Retransmissions)
 		if f.RTTms > 0 && f.FlightsPerRTT > 0 {
@@ -158,12 +162,14 @@ func (d *Diagnoser) flowFindings(c *Conn, cd *connDiag, ri int) []Finding {
 			recv, ev.ImpliedShift, synName(ri), wscaleText(offered(cs)), recv, send)
 		base.Fixes = rewriteFixes(recv, send)
 	case !enough && scaledHere && int(rs.rawMax) < mssOf(c, ri) &&
-		f.DataSegments+cd.side[ri].flow.DataSegments < uint64(d.cfg.MinDataSegments):
-		// Only for thin connections (like the seed's five pasted lines):
-		// a side of a busy connection that merely receives no data is
-		// not worth a finding.
+		f.DataSegments+cd.side[ri].flow.DataSegments < uint64(d.cfg.MinDataSegments) &&
+		(atRaw || !c.Finished()):
+		// Only for thin connections (like the seed's five pasted lines)
+		// whose capture stops before the data would tell, or whose few
+		// data segments already sat at the raw window: a busy connection
+		// or a short exchange that ended normally is not worth a finding.
 		base.Kind, base.Severity = KindScaleExposure, SeverityInfo
-		if f.DataSegments > 0 {
+		if atRaw {
 			base.Severity = SeverityWarning
 		}
 		base.Summary = fmt.Sprintf("%s advertises raw windows of at most %d bytes, less than one %d-byte segment, relying on its wscale %d (%d bytes); %d data segments from %s are too few to tell whether %s honours the scale",

@@ -32,6 +32,8 @@ type ConnSummary struct {
 	// Vantage is where the capture was taken: "near a", "near b" or
 	// "unknown" (from the handshake's timing).
 	Vantage string `json:"vantage"`
+	// Flow holds the data each side sent (index 0: A's).
+	Flow [2]FlowStats `json:"flow"`
 
 	key ConnKey
 }
@@ -62,6 +64,9 @@ func (d *Diagnoser) Summary(c *Conn) ConnSummary {
 		}
 		s.RTTms = ms(cd.rtt())
 		s.Vantage = cd.vantage()
+		for i := range s.Flow {
+			s.Flow[i] = *cd.flowStats(i)
+		}
 	}
 	return s
 }

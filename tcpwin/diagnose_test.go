@@ -249,5 +249,62 @@ func FuzzDiagnose(f *testing.F) {
 		if _, err := rep.JSON(); err != nil {
 			t.Fatal(err)
 		}
+		// Both halves of the input as two captures of one link.
+		a, errA := tcpwin.NewReader(bytes.NewReader(data), "a")
+		b2, errB := tcpwin.NewReader(bytes.NewReader(data[len(data)/2:]), "b")
+		if errA == nil && errB == nil {
+			if rep, _ := tcpwin.DiagnosePair(context.Background(), a, b2, nil); rep == nil {
+				t.Fatal("nil pair report")
+			}
+		}
 	})
+}
+
+// Retransmitted data is counted and rules out the plateau (the seed's
+// pathology is loss-free).
+func TestDiagnoseRetransmissions(t *testing.T) {
+	wins := make([]uint16, 12)
+	for i := range wins {
+		wins[i] = 92
+	}
+	segs := conv(7, 7, 50*time.Millisecond, 92, wins)
+	// Resend the first data segment (frame 4) at the end, and a partial
+	// overlap of the last one.
+	re := segs[3]
+	re.Time = segs[len(segs)-1].Time.Add(time.Millisecond)
+	last := segs[len(segs)-2]
+	part := last
+	part.Seq += 46
+	part.PayloadLen = 92
+	part.Time = re.Time.Add(time.Millisecond)
+	segs = append(segs, re, part)
+	rep, err := tcpwin.Diagnose(context.Background(), &sliceSource{segs: segs}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fl := rep.Conns[0][0].Flow[1]
+	if fl.Retransmissions != 1 || fl.DataSegments != 14 || fl.Bytes != 12*92+46 {
+		t.Errorf("flow %+v", fl)
+	}
+}
+
+func BenchmarkDiagnose(b *testing.B) {
+	data, err := os.ReadFile(filepath.Join("testdata", "diag", "healthy-server.pcap"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var segs int
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		src, err := tcpwin.NewReader(bytes.NewReader(data), "bench")
+		if err != nil {
+			b.Fatal(err)
+		}
+		rep, err := tcpwin.Diagnose(context.Background(), src, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		segs = int(rep.Captures[0].Segments)
+	}
+	b.ReportMetric(float64(segs)*float64(b.N)/b.Elapsed().Seconds(), "segments/s")
 }
