@@ -304,6 +304,10 @@ func (d *frameDecoder) tcp(seg *Segment, data []byte, ipPayload int) (bool, erro
 		return false, badFrame("TCP data offset %d < %d", doff, tcpMinHeaderLen)
 	}
 	if len(data) < doff {
+		if ipPayload >= doff {
+			// Old tcpdump defaults (68 bytes) cut SYN options this way.
+			return false, badFrame("TCP options cut by the capture's snap length (%d of %d header bytes captured)", len(data), doff)
+		}
 		return false, badFrame("TCP options truncated (%d of %d header bytes)", len(data), doff)
 	}
 	if ipPayload < doff {

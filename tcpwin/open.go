@@ -2,6 +2,7 @@ package tcpwin
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -77,13 +78,16 @@ func NewReader(r io.Reader, name string) (Source, error) {
 const pcapngBlockSHB = 0x0a0d0d0a
 
 func newSource(r io.Reader, name string) (FileSource, error) {
-	br := bufio.NewReaderSize(r, readBufSize)
+	br := bufio.NewReaderSize(r, bufSizeFor(r))
 	magic, err := br.Peek(4)
 	if err != nil && len(magic) == 0 {
 		if errors.Is(err, io.EOF) {
 			return nil, &InputError{Name: name, Err: fmt.Errorf("%w: empty input", ErrFormat)}
 		}
 		return nil, &InputError{Name: name, Err: err}
+	}
+	if len(magic) < 4 && isMagicPrefix(magic) {
+		return nil, &InputError{Name: name, Err: fmt.Errorf("%w: %d bytes", ErrTruncated, len(magic))}
 	}
 	if len(magic) == 4 {
 		le, be := binary.LittleEndian.Uint32(magic), binary.BigEndian.Uint32(magic)
@@ -96,4 +100,29 @@ func newSource(r io.Reader, name string) (FileSource, error) {
 		}
 	}
 	return newTextReader(br, name)
+}
+
+// isMagicPrefix reports whether b starts a pcap or pcapng magic number.
+func isMagicPrefix(b []byte) bool {
+	for _, m := range []uint32{pcapMagicMicro, pcapMagicNano, pcapMagicModified, pcapngBlockSHB} {
+		var le, be [4]byte
+		binary.LittleEndian.PutUint32(le[:], m)
+		binary.BigEndian.PutUint32(be[:], m)
+		if bytes.HasPrefix(le[:], b) || bytes.HasPrefix(be[:], b) {
+			return true
+		}
+	}
+	return false
+}
+
+// bufSizeFor sizes the read buffer: readBufSize, or less for in-memory
+// readers (bytes.Reader, strings.Reader, bytes.Buffer) whose remaining
+// length is fixed and smaller, which keeps parsing many small inputs
+// cheap. Files keep the full buffer: they may grow while being read.
+func bufSizeFor(r io.Reader) int {
+	v, ok := r.(interface{ Len() int })
+	if !ok || v.Len()+64 >= readBufSize {
+		return readBufSize
+	}
+	return max(v.Len()+64, 4096)
 }

@@ -41,13 +41,9 @@ type capReader struct {
 	dec     frameDecoder
 }
 
-func (c *capReader) init(r io.Reader, name string) {
+func (c *capReader) init(br *bufio.Reader, name string) {
 	c.name = name
-	if br, ok := r.(*bufio.Reader); ok && br.Size() >= readBufSize {
-		c.br = br
-	} else {
-		c.br = bufio.NewReaderSize(r, readBufSize)
-	}
+	c.br = br
 }
 
 // fail records a terminal error and returns it.
@@ -78,7 +74,9 @@ func (c *capReader) peek(n int) ([]byte, error) {
 	if len(b) == 0 && errors.Is(err, io.EOF) {
 		return nil, io.EOF
 	}
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+	// ErrBufferFull: the buffer was sized to a known input length, so a
+	// longer read runs past the end.
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, bufio.ErrBufferFull) {
 		return b, fmt.Errorf("%w: need %d bytes, %d left", ErrTruncated, n, len(b))
 	}
 	return b, err
@@ -117,9 +115,9 @@ type pcapReader struct {
 }
 
 // newPcapReader reads the file header.
-func newPcapReader(r io.Reader, name string) (*pcapReader, error) {
+func newPcapReader(br *bufio.Reader, name string) (*pcapReader, error) {
 	p := &pcapReader{}
-	p.init(r, name)
+	p.init(br, name)
 	h, err := p.peek(pcapFileHeaderLen)
 	if err != nil {
 		if err == io.EOF {

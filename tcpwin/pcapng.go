@@ -1,6 +1,7 @@
 package tcpwin
 
 import (
+	"bufio"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -46,9 +47,9 @@ type pcapngReader struct {
 	ifaces []ngInterface
 }
 
-func newPcapngReader(r io.Reader, name string) (*pcapngReader, error) {
+func newPcapngReader(br *bufio.Reader, name string) (*pcapngReader, error) {
 	p := &pcapngReader{}
-	p.init(r, name)
+	p.init(br, name)
 	// The first block must be a Section Header Block; read it eagerly so
 	// that garbage is reported by Open.
 	h, err := p.peek(ngBlockMinLen)

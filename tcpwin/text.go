@@ -11,8 +11,13 @@ import (
 	"unicode/utf8"
 )
 
-// maxTextLine bounds one line of tcpdump text.
-const maxTextLine = 1 << 20
+// Bounds for hostile text: line length, packets per line, and how far
+// back from "port > port:" the addresses are searched.
+const (
+	maxTextLine    = 1 << 20
+	maxLineAnchors = 4096
+	hostPairWindow = 1024
+)
 
 // Placeholder endpoints for tcpdump text that shows no addresses (such as
 // the 2006 paste "S 0:0 win 5840 <mss 1460,...> (DF) > . ack 1 win 92"):
@@ -125,7 +130,10 @@ func (t *textReader) Next() (*Segment, error) {
 
 // parseLine queues the packets found on one line.
 func (t *textReader) parseLine(line string) {
-	indented := len(line) > 0 && (line[0] == ' ' || line[0] == '\t')
+	// Continuation lines (-v second line, hex dumps, payload) start with a
+	// tab or several spaces; -ttt's delta timestamps start with one space.
+	indented := strings.HasPrefix(line, "\t") || strings.HasPrefix(line, "  ")
+	line = strings.TrimLeft(line, " ")
 	line = strings.TrimRight(line, "\r")
 	if !indented {
 		ts, rest, ok := parseTimestamp(line)
@@ -135,7 +143,14 @@ func (t *textReader) parseLine(line string) {
 			t.frameTime = ts
 		}
 	}
-	for _, a := range findAnchors(line) {
+	anchors := findAnchors(line)
+	if len(anchors) > maxLineAnchors {
+		t.frame++
+		t.queue = append(t.queue, textPacket{err: &InputError{Name: t.name, Line: t.line, Frame: t.frame,
+			Err: fmt.Errorf("%w: more than %d packets on one line", ErrBadFrame, maxLineAnchors)}})
+		return
+	}
+	for _, a := range anchors {
 		var p textPacket
 		if t.frame == 0 || t.frameUsed {
 			t.frame++
@@ -153,9 +168,11 @@ func (t *textReader) parseLine(line string) {
 }
 
 // startsPacket reports whether an untimestamped line looks like the start
-// of a packet (tcpdump -t).
+// of a packet (tcpdump -t): "IP ...", "ARP, ...", "eth0  Out IP ...", or
+// anything with "a > b", which also covers link-layer headers (-e).
 func startsPacket(s string) bool {
-	return strings.HasPrefix(s, "IP ") || strings.HasPrefix(s, "IP6 ") || strings.HasPrefix(s, "ARP")
+	return strings.HasPrefix(s, "IP ") || strings.HasPrefix(s, "IP6 ") || strings.HasPrefix(s, "ARP") ||
+		strings.Contains(s, " > ")
 }
 
 // parseTimestamp parses tcpdump's leading timestamp: "15:04:05.000000"
@@ -230,6 +247,9 @@ func findAnchors(line string) []anchor {
 		j += i
 		if _, _, ok := addrPairBefore(line, j); ok {
 			as = append(as, anchor{pos: j, modern: true})
+			if len(as) > maxLineAnchors {
+				return as
+			}
 		}
 		i = j + 1
 	}
@@ -245,6 +265,9 @@ func findAnchors(line string) []anchor {
 			}
 			if w < i && isOldFlags(line[w:i]) && oldFollows(line[i:]) {
 				as = append(as, anchor{pos: w})
+				if len(as) > maxLineAnchors {
+					return as
+				}
 			}
 		}
 	}
@@ -371,7 +394,9 @@ func (t *textReader) parsePacket(p *textPacket, line string, a anchor) error {
 // hostPairBefore finds the last "addr > addr:" (IP addresses without
 // ports) before pos.
 func hostPairBefore(line string, pos int) (src, dst netip.Addr, ok bool) {
-	f := strings.Fields(line[:pos])
+	// The pair is close before the ports (only extension header names lie
+	// between); bound the search so hostile lines stay linear.
+	f := strings.Fields(line[max(0, pos-hostPairWindow):pos])
 	for i := len(f) - 2; i >= 1; i-- {
 		if f[i] != ">" || !strings.HasSuffix(f[i+1], ":") {
 			continue

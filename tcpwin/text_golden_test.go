@@ -115,3 +115,44 @@ func segText(s *Segment, absolute bool) string {
 	}
 	return b
 }
+
+// TestTextTcpdumpVariants runs the installed tcpdump with more output
+// options (link headers, -vv, other timestamp forms, hex dumps) and checks
+// that parsing its text gives what decoding the capture gives.
+func TestTextTcpdumpVariants(t *testing.T) {
+	tcpdump := testenv.RequireTool(t, "tcpdump")
+	for _, name := range []string{"ethernet-vlan", "ppa-http_espn", "sll2-276"} {
+		path := goldenPath(t, goldenIndex(name))
+		capSrc, err := Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		capt := readAll(t, capSrc)
+		capSrc.Close()
+		for _, flags := range [][]string{
+			{"-nn", "-e"}, {"-nn", "-vv", "-e"}, {"-nn", "-tt"}, {"-nn", "-tttt", "-S"}, {"-nn", "-ttt"},
+			{"-nn", "-x"}, {"-nn", "-v", "-X"}, {"-nn", "-t"}, {"-nn", "-A"},
+		} {
+			t.Run(name+strings.Join(flags, ""), func(t *testing.T) {
+				out, err := exec.Command(tcpdump, append(flags, "-r", path)...).Output()
+				if err != nil {
+					t.Fatalf("tcpdump: %v", err)
+				}
+				src, err := NewReader(bytes.NewReader(out), "tcpdump")
+				if err != nil {
+					t.Fatal(err)
+				}
+				text := readAll(t, src)
+				if len(text) != len(capt) {
+					t.Fatalf("text has %d TCP segments, capture %d", len(text), len(capt))
+				}
+				abs := slices.Contains(flags, "-S")
+				for k := range text {
+					if w, g := segText(&capt[k], abs), segText(&text[k], abs); w != g {
+						t.Errorf("segment %d:\ncapture %s\n   text %s", k, w, g)
+					}
+				}
+			})
+		}
+	}
+}
