@@ -120,7 +120,28 @@ func parseInts(s string) ([]int64, error) {
 type Entry struct {
 	Key   Key
 	Value string
-	Err   error // read error for this key (e.g. ErrPermission for write-only keys)
+	Mode  os.FileMode // permission bits of the file (0200 for write-only keys)
+	Err   error       // read error for this key (e.g. ErrPermission for write-only keys)
+}
+
+// Stat returns the file information of key (its mode tells read-only and
+// write-only keys apart).
+func (fs *FS) Stat(key string) (os.FileInfo, error) {
+	k, err := ParseKey(key)
+	if err != nil {
+		return nil, err
+	}
+	if err := fs.checkScope(k, "", OpRead); err != nil {
+		return nil, err
+	}
+	var st os.FileInfo
+	if rerr := fs.run(func() { st, err = fs.stat(k) }); rerr != nil {
+		return nil, rerr
+	}
+	if err != nil {
+		return nil, keyErr(k, "", OpRead, err)
+	}
+	return st, nil
 }
 
 // List returns every key under prefix (a key or directory such as "net.ipv4",
@@ -254,7 +275,7 @@ func (fs *FS) list(p Key) ([]Entry, error) {
 		}
 		if st != nil && !st.IsDir() {
 			v, err := fs.readRaw(k)
-			e := Entry{Key: k, Value: v}
+			e := Entry{Key: k, Value: v, Mode: st.Mode().Perm()}
 			if err != nil {
 				e.Err = keyErr(k, "", OpRead, err)
 			}
