@@ -161,8 +161,15 @@ func (fs *FS) apply(ctx context.Context, t *Transaction, settings []Setting, opt
 		if c.Err == nil && !c.Unchanged {
 			if err := ctx.Err(); err != nil {
 				c.Err = keyErr(c.Key, c.Requested, OpWrite, err)
-			} else if err := fs.writeVerified(c.Key, c.Requested, c.New, c.Old, !c.WriteOnly); err != nil {
-				c.Err = err
+			} else {
+				spec, _ := Lookup(c.Key)
+				got, err := fs.writeVerifiedRounded(c.Key, c.Requested, c.New, c.Old, !c.WriteOnly, spec.Rounded)
+				if err != nil {
+					c.Err = err
+				} else if !sameValue(got, c.New) {
+					c.Warnings = append(c.Warnings, fmt.Sprintf("the kernel stored %s for %s (clock-tick rounding)", got, c.New))
+					c.New = got
+				}
 			}
 			if c.Err != nil && !plan[i].ignore() && !opts.ContinueOnError {
 				failed := *c

@@ -2,7 +2,6 @@ package sysctl
 
 import (
 	"errors"
-	"io"
 	"os"
 	"slices"
 	"strconv"
@@ -19,18 +18,31 @@ const maxValue = 1 << 20
 // readRaw returns the file content of k with one trailing newline removed.
 // Must run inside fs.run.
 func (fs *FS) readRaw(k Key) (string, error) {
-	f, err := fs.open(k.Path(), os.O_RDONLY)
+	fd, err := fs.openFD(k.Path(), unix.O_RDONLY)
 	if err != nil {
 		return "", err
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err == nil && st.IsDir() {
-		return "", syscall.EISDIR
-	}
-	b, err := io.ReadAll(io.LimitReader(f, maxValue))
-	if err != nil {
-		return "", err
+	defer unix.Close(fd)
+	var buf [256]byte
+	b := buf[:0]
+	for {
+		if len(b) == cap(b) {
+			if len(b) >= maxValue {
+				break
+			}
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := unix.Read(fd, b[len(b):cap(b)])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return "", &os.PathError{Op: "read", Path: k.Path(), Err: err}
+		}
+		if n == 0 {
+			break
+		}
+		b = b[:len(b)+n]
 	}
 	return strings.TrimSuffix(string(b), "\n"), nil
 }
@@ -122,6 +134,38 @@ type Entry struct {
 	Value string
 	Mode  os.FileMode // permission bits of the file (0200 for write-only keys)
 	Err   error       // read error for this key (e.g. ErrPermission for write-only keys)
+}
+
+// StatAll is Stat for many keys in one pass (one hop to the namespace
+// thread for a namespace scope). errs[i] is the error for keys[i].
+func (fs *FS) StatAll(keys []string) (infos []os.FileInfo, errs []error) {
+	infos, errs = make([]os.FileInfo, len(keys)), make([]error, len(keys))
+	parsed := make([]Key, len(keys))
+	for i, key := range keys {
+		k, err := ParseKey(key)
+		if err == nil {
+			err = fs.checkScope(k, "", OpRead)
+		}
+		parsed[i], errs[i] = k, err
+	}
+	if rerr := fs.run(func() {
+		for i, k := range parsed {
+			if errs[i] != nil {
+				continue
+			}
+			st, err := fs.stat(k)
+			if err != nil {
+				errs[i] = keyErr(k, "", OpRead, err)
+				continue
+			}
+			infos[i] = st
+		}
+	}); rerr != nil {
+		for i := range errs {
+			errs[i] = rerr
+		}
+	}
+	return infos, errs
 }
 
 // Stat returns the file information of key (its mode tells read-only and
@@ -220,7 +264,11 @@ func matchPart(pattern, name string) (bool, error) {
 }
 
 func (fs *FS) stat(k Key) (os.FileInfo, error) {
-	f, err := fs.open(k.Path(), os.O_RDONLY|unix.O_PATH)
+	rel := k.Path()
+	if rel == "" {
+		rel = "."
+	}
+	f, err := fs.open(rel, os.O_RDONLY|unix.O_PATH)
 	if err != nil {
 		return nil, err
 	}

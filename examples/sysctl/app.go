@@ -273,6 +273,12 @@ func (a *app) expand(ops []sysctl.Setting) []sysctl.Setting {
 // whether the setting goes on to be written, and the exit-status
 // contribution of a failure.
 func (a *app) prefilter(s sysctl.Setting) (sysctl.Key, bool, int) {
+	return a.prefilterStat(s, nil, nil)
+}
+
+// prefilterStat is prefilter with the stat result supplied (st, serr both
+// nil: stat now).
+func (a *app) prefilterStat(s sysctl.Setting, st os.FileInfo, serr error) (sysctl.Key, bool, int) {
 	k, err := sysctl.ParseKey(s.Key)
 	if err != nil {
 		if p, perr := sysctl.ParsePattern(s.Key); perr == nil && !a.o.ignore {
@@ -289,7 +295,10 @@ func (a *app) prefilter(s sysctl.Setting) (sysctl.Key, bool, int) {
 		a.warnf("%s: not per network namespace; refusing to change the host from --netns %s", k, a.fs.NetNS())
 		return k, false, 1
 	}
-	st, err := a.fs.Stat(s.Key)
+	err = serr
+	if st == nil && serr == nil {
+		st, err = a.fs.Stat(s.Key)
+	}
 	if err != nil {
 		if errors.Is(err, sysctl.ErrNotExist) {
 			if a.o.ignore {
@@ -401,8 +410,13 @@ func (a *app) writeOps(ctx context.Context, ops []sysctl.Setting, globs bool) in
 	rc := 0
 	if a.rollback(len(ops)) {
 		var todo []sysctl.Setting
-		for _, s := range ops {
-			k, ok, r := a.prefilter(s)
+		keys := make([]string, len(ops))
+		for i, s := range ops {
+			keys[i] = s.Key
+		}
+		infos, errs := a.fs.StatAll(keys)
+		for i, s := range ops {
+			k, ok, r := a.prefilterStat(s, infos[i], errs[i])
 			rc |= r
 			if ok {
 				s.Key = k.String()
