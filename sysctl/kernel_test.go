@@ -280,3 +280,28 @@ func TestKernelProcPidRootShowsOpenersNamespace(t *testing.T) {
 		t.Fatalf("/proc/PID/root/proc/sys = %q; expected the opener's (host) value %q", got, hostVal)
 	}
 }
+
+// TestKernelReadBackMismatch writes a value the kernel stores in another
+// spelling: the read-back differs, the old value is restored and the
+// error says so. (The canonical spelling is then accepted.)
+func TestKernelReadBackMismatch(t *testing.T) {
+	ns := newNetNS(t)
+	fs, err := OpenNetNS("/run/netns/" + ns) // by path this time
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fs.Close()
+	const key = "net.ipv4.tcp_fastopen_key"
+	old := nsCat(t, ns, key)
+	_, err = fs.Set(context.Background(), key, "1-2-3-4")
+	var se *Error
+	if !errors.Is(err, ErrMismatch) || !errors.As(err, &se) || se.Op != OpVerify {
+		t.Fatalf("Set = %v, want ErrMismatch from verify", err)
+	}
+	if got := nsCat(t, ns, key); got != old {
+		t.Fatalf("not restored: %q, want %q", got, old)
+	}
+	if _, err := fs.Set(context.Background(), key, "00000001-00000002-00000003-00000004"); err != nil {
+		t.Fatalf("canonical spelling: %v", err)
+	}
+}
