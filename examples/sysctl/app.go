@@ -105,10 +105,8 @@ func (a *app) main(ctx context.Context) int {
 			}
 			rc |= a.preload(f, &ops)
 		}
-		rc |= a.writeOps(ctx, ops, true)
-		if len(o.args) == 0 {
-			return rc
-		}
+		// procps-ng 4.0.2 ignores operands after --system.
+		return rc | a.writeOps(ctx, ops, true)
 	}
 	if len(o.args) == 0 {
 		a.warnf("no variables specified\nTry `sysctl --help' for more information.")

@@ -55,7 +55,7 @@ func compatCases(dir string) []compatCase {
 		c("-p", "/nonexistent"), c("-p", good), c("-p"+good, "-q"), c("-p", good, good),
 		nr("-p", bad), nr("-e", "-p", bad), nr("-q", "-p", bad), nr("-p", bad, "/nonexistent"),
 		// Usage.
-		c("-x"), c("-z"), c("-h"), c("-N", "-q", "net.ipv4.tcp_sack"), c("--bogus"), c("-r"),
+		c(), c("-x"), c("-z"), c("-h"), c("-N", "-q", "net.ipv4.tcp_sack"), c("--bogus"), c("-r"),
 	}
 }
 
