@@ -9,7 +9,9 @@ import (
 	"testing"
 )
 
-func fakeRoot(t *testing.T) string {
+func fakeRoot(t *testing.T) string { return fakeRootTB(t) }
+
+func fakeRootTB(t testing.TB) string {
 	t.Helper()
 	root := t.TempDir()
 	for k, v := range map[string]string{
