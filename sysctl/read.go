@@ -192,6 +192,21 @@ func (fs *FS) Stat(key string) (os.FileInfo, error) {
 // or "" for the whole tree), or matching the glob pattern prefix, sorted
 // like procps sysctl -a prints them. Values that cannot be read carry Err.
 func (fs *FS) List(prefix string) ([]Entry, error) {
+	return fs.ListWith(prefix, nil)
+}
+
+// ListOptions tune ListWith; nil means the defaults of List.
+type ListOptions struct {
+	// Deprecated includes keys procps hides by default
+	// (neigh base_reachable_time and retrans_time, superseded by *_ms).
+	Deprecated bool
+}
+
+// ListWith is List with options.
+func (fs *FS) ListWith(prefix string, opts *ListOptions) ([]Entry, error) {
+	if opts == nil {
+		opts = &ListOptions{}
+	}
 	var p Key
 	if prefix != "" {
 		var err error
@@ -204,7 +219,7 @@ func (fs *FS) List(prefix string) ([]Entry, error) {
 	}
 	var out []Entry
 	var err error
-	if rerr := fs.run(func() { out, err = fs.list(p) }); rerr != nil {
+	if rerr := fs.run(func() { out, err = fs.list(p, opts.Deprecated) }); rerr != nil {
 		return nil, rerr
 	}
 	return out, err
@@ -297,7 +312,7 @@ var verboten = map[string]bool{"stat_refresh": true}
 // deprecated keys are hidden from listings, as procps does by default.
 var deprecated = map[string]bool{"base_reachable_time": true, "retrans_time": true}
 
-func (fs *FS) list(p Key) ([]Entry, error) {
+func (fs *FS) list(p Key, withDeprecated bool) ([]Entry, error) {
 	var roots []Key
 	if p.IsGlob() {
 		ks, err := fs.glob(p)
@@ -335,7 +350,7 @@ func (fs *FS) list(p Key) ([]Entry, error) {
 			return keyErr(k, "", OpList, err)
 		}
 		for _, n := range names {
-			if verboten[n] || deprecated[n] {
+			if verboten[n] || deprecated[n] && !withDeprecated {
 				continue
 			}
 			if err := walk(k.child(n)); err != nil {

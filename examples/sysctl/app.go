@@ -625,7 +625,7 @@ func (a *app) printValue(k sysctl.Key, v string) {
 
 // displayAll prints every key under prefix (the whole tree for the zero Key).
 func (a *app) displayAll(prefix sysctl.Key) int {
-	ents, err := a.fs.List(prefix.String())
+	ents, err := a.fs.ListWith(prefix.String(), &sysctl.ListOptions{Deprecated: a.o.deprecated})
 	rc := 0
 	for _, e := range ents {
 		if e.Mode&0o400 == 0 || !a.match(e.Key.String()) {

@@ -40,6 +40,7 @@ func compatCases(dir string) []compatCase {
 		c("net.ipv4"), c("net.core"), c("net.ipv4.neigh"),
 		c("-a", "-r", `^net\.ipv4\.conf`), c("-r", "tcp_.mem", "-a"), c("-a", "-N", "-r", "^net.ipv4.tcp_.mem"),
 		c("-n", "-a", "-r", "tcp_wmem"), c("--pattern=tcp_sack", "-a"), c("-a", "-r", "[unclosed"),
+		c("--deprecated", "net.ipv4.neigh.lo"), c("-a", "--deprecated", "-N", "-r", "neigh"),
 		// Writes.
 		c("-w", "net.ipv4.tcp_sack=0"), c("net.ipv4.tcp_sack=0"), c("-q", "-w", "net.ipv4.tcp_sack=0"),
 		c("-n", "-w", "net.ipv4.tcp_sack=0"), c("-N", "-w", "net.ipv4.tcp_sack=0"),
