@@ -366,6 +366,16 @@ func (a *app) failure(c sysctl.Change, err error) int {
 	return rc
 }
 
+// warn prints validation warnings (min > max ...) with --verbose; procps
+// prints nothing there, so they are opt-in.
+func (a *app) warn(c sysctl.Change) {
+	if a.o.verbose {
+		for _, w := range c.Warnings {
+			a.warnf("%s: warning: %s", c.Key, w)
+		}
+	}
+}
+
 func (a *app) printWrite(k sysctl.Key, value string) {
 	o := a.o
 	switch {
@@ -449,6 +459,8 @@ func (a *app) writeOps(ctx context.Context, ops []sysctl.Setting, globs bool) in
 			if c, ok := byKey[k.Path()]; ok && c.Err != nil {
 				rc |= a.failure(c, c.Err)
 				continue
+			} else if ok {
+				a.warn(c)
 			}
 			a.printWrite(k, s.Value)
 		}
@@ -473,6 +485,7 @@ func (a *app) writeOps(ctx context.Context, ops []sysctl.Setting, globs bool) in
 				rc |= a.failure(c, err)
 				continue
 			}
+			a.warn(c)
 			a.printWrite(c.Key, c.Requested)
 			applied = append(applied, s)
 		}
