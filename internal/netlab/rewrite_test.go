@@ -92,3 +92,24 @@ func FuzzRewriteFrame(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkRewriteFrame(b *testing.B) {
+	rules := []Rule{SeedRule}
+	data := synFrame(10, false)
+	ack := synFrame(10, false)
+	ack[14+20+13] = 0x10
+	b.Run("SYN", func(b *testing.B) {
+		f := make([]byte, len(data))
+		b.SetBytes(int64(len(data)))
+		for b.Loop() {
+			copy(f, data)
+			RewriteFrame(f, ClientToServer, rules)
+		}
+	})
+	b.Run("ACK", func(b *testing.B) {
+		b.SetBytes(int64(len(ack)))
+		for b.Loop() {
+			RewriteFrame(ack, ClientToServer, rules)
+		}
+	})
+}
