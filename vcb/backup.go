@@ -1,0 +1,719 @@
+package vcb
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"net/url"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+	"github.com/vmware/govmomi/find"
+	"github.com/vmware/govmomi/nfc"
+	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/vim25/methods"
+	"github.com/vmware/govmomi/vim25/mo"
+	"github.com/vmware/govmomi/vim25/types"
+)
+
+// CompressionZstd is the value of BackupOptions.Compression for zstd.
+const CompressionZstd = "zstd"
+
+// BackupOptions tune Backup. A nil *BackupOptions means the defaults: a
+// quiesced snapshot without memory, no compression, no rotation.
+type BackupOptions struct {
+	NoQuiesce   bool   // do not quiesce the guest file systems
+	Memory      bool   // include the VM's memory in the snapshot
+	Compression string // "" or "zstd"
+	// Keep, when > 0, removes older complete backups of the same VM in the
+	// parent directory of dir so that only the newest Keep remain.
+	Keep         int
+	PreFreeze    Hook
+	PostThaw     Hook
+	Progress     ProgressFunc
+	SnapshotName string // default "vcb-<unix time>"
+	// LeaseUpdateInterval is how often the NFC lease's progress is
+	// reported to the server (which aborts idle leases); default 10s.
+	LeaseUpdateInterval time.Duration
+	FS                  FS // default OSFS
+}
+
+func (o *BackupOptions) withDefaults() BackupOptions {
+	var v BackupOptions
+	if o != nil {
+		v = *o
+	}
+	if v.FS == nil {
+		v.FS = OSFS{}
+	}
+	if v.LeaseUpdateInterval <= 0 {
+		v.LeaseUpdateInterval = 10 * time.Second
+	}
+	if v.SnapshotName == "" {
+		v.SnapshotName = "vcb-" + strconv.FormatInt(time.Now().Unix(), 10)
+	}
+	return v
+}
+
+// test hooks (nil outside tests)
+var (
+	testHookLease    func(ref types.ManagedObjectReference, info *nfc.LeaseInfo)
+	testHookSnapshot func(ref types.ManagedObjectReference)
+)
+
+// snapshotRemoveAttempts and snapshotRemoveBackoff govern the retries of
+// snapshot removal, which must not be left behind.
+var (
+	snapshotRemoveAttempts = 3
+	snapshotRemoveBackoff  = time.Second
+)
+
+// Backup makes a full-VM backup of vm into dir, which must not exist:
+// pre-freeze hook, snapshot (quiesced, without memory, by default),
+// post-thaw hook, export of the snapshot's disks through an NFC lease,
+// download of the .vmx and .nvram, then catalog and manifest. Everything
+// is written into a temporary sibling directory that is renamed to dir
+// only when complete. The snapshot is removed and the lease aborted on
+// every failure, including cancellation of ctx.
+//
+// Only vm.MoRef is used to find the VM; pass the result of Find.
+func (c *Client) Backup(ctx context.Context, vm VMInfo, dir string, opts *BackupOptions) (*Manifest, error) {
+	o := opts.withDefaults()
+	if o.Compression != "" && o.Compression != CompressionZstd {
+		return nil, errf("backup", vm.MoRef, ErrConfig, "unknown compression %q", o.Compression)
+	}
+	b := &backup{c: c, o: o, dir: filepath.Clean(dir), m: &meter{op: "backup", fn: o.Progress}}
+	b.m.report(true)
+	man, err := b.run(ctx, vm)
+	if err != nil {
+		return nil, err
+	}
+	if o.Keep > 0 {
+		if _, err := Rotate(filepath.Dir(b.dir), man.VM, o.Keep); err != nil {
+			return man, err
+		}
+	}
+	return man, nil
+}
+
+type backup struct {
+	c   *Client
+	o   BackupOptions
+	dir string
+	tmp string
+	m   *meter
+	vm  VMInfo
+	obj *object.VirtualMachine
+
+	files []File
+}
+
+func (b *backup) fail(kind error, err error) error {
+	return newErr("backup", b.vm.MoRef, kind, err)
+}
+
+func (b *backup) run(ctx context.Context, sel VMInfo) (man *Manifest, err error) {
+	c := b.c
+	vms, err := c.List(ctx, Selector{Kind: SelectMoRef, Value: sel.MoRef})
+	if err != nil {
+		return nil, err
+	}
+	if len(vms) != 1 {
+		return nil, errf("backup", sel.MoRef, ErrNotFound, "no VM with moref %q", sel.MoRef)
+	}
+	b.vm = vms[0]
+	b.obj = object.NewVirtualMachine(c.vim, types.ManagedObjectReference{Type: "VirtualMachine", Value: b.vm.MoRef})
+
+	// The destination must not exist; the work happens next to it.
+	if _, err := lstat(b.dir); err == nil {
+		return nil, errf("backup", b.vm.MoRef, ErrExists, "destination %s already exists", b.dir)
+	}
+	parent := filepath.Dir(b.dir)
+	if err := b.o.FS.MkdirAll(parent); err != nil {
+		return nil, b.fail(ErrWrite, err)
+	}
+	tmp, err := b.o.FS.MkdirTemp(parent, "."+filepath.Base(b.dir)+".partial-")
+	if err != nil {
+		return nil, b.fail(ErrWrite, err)
+	}
+	b.tmp = tmp
+	defer func() {
+		if err != nil {
+			if rerr := b.o.FS.RemoveAll(b.tmp); rerr != nil {
+				err = errors.Join(err, b.fail(ErrWrite, fmt.Errorf("removing partial backup %s: %w", b.tmp, rerr)))
+			}
+		}
+	}()
+
+	// Freeze, snapshot, thaw.
+	if b.o.PreFreeze != nil {
+		b.m.setPhase("pre-freeze", "")
+		if err := b.o.PreFreeze(ctx, b.vm); err != nil {
+			return nil, b.fail(ErrHook, fmt.Errorf("pre-freeze: %w", err))
+		}
+	}
+	b.m.setPhase("snapshot", "")
+	snap, serr := b.createSnapshot(ctx)
+	if b.o.PreFreeze != nil || b.o.PostThaw != nil {
+		if b.o.PostThaw != nil {
+			b.m.setPhase("post-thaw", "")
+			if herr := b.o.PostThaw(context.WithoutCancel(ctx), b.vm); herr != nil && serr == nil {
+				serr = b.fail(ErrHook, fmt.Errorf("post-thaw: %w", herr))
+			}
+		}
+	}
+	if snap != nil {
+		removed := false
+		defer func() {
+			if removed {
+				return
+			}
+			if rerr := b.removeSnapshot(*snap); rerr != nil {
+				err = errors.Join(err, rerr)
+			}
+		}()
+		// remove before declaring success, so that an error surfaces
+		defer func() {}()
+		man, err = b.withSnapshot(ctx, *snap, serr)
+		if err != nil {
+			return nil, err
+		}
+		removed = true
+		if rerr := b.removeSnapshot(*snap); rerr != nil {
+			return nil, rerr
+		}
+	} else {
+		return nil, serr
+	}
+	if err := b.finish(man); err != nil {
+		return nil, err
+	}
+	b.m.setPhase("done", "")
+	return man, nil
+}
+
+func (b *backup) withSnapshot(ctx context.Context, snap types.ManagedObjectReference, serr error) (*Manifest, error) {
+	if serr != nil {
+		return nil, serr
+	}
+	var sm mo.VirtualMachineSnapshot
+	if err := b.c.retrieve(ctx, []types.ManagedObjectReference{snap}, []string{"config"}, &sm); err != nil {
+		return nil, b.fail(ErrSnapshot, fmt.Errorf("reading snapshot configuration: %w", err))
+	}
+	disks := disksOf(sm.Config.Hardware.Device)
+	for _, d := range disks {
+		b.m.total.Add(d.CapacityBytes)
+	}
+	if err := b.export(ctx, snap, disks); err != nil {
+		return nil, err
+	}
+	b.m.setPhase("config", "")
+	if err := b.fetchConfigFiles(ctx, &sm.Config); err != nil {
+		return nil, err
+	}
+	return b.writeMetadata(&sm.Config)
+}
+
+// createSnapshot takes the snapshot; when the task fails it still looks
+// for a snapshot of that name (a task can fail after creating it) and
+// returns it so that it is removed.
+func (b *backup) createSnapshot(ctx context.Context) (*types.ManagedObjectReference, error) {
+	quiesce := !b.o.NoQuiesce && b.vm.PowerState == string(types.VirtualMachinePowerStatePoweredOn)
+	memory := b.o.Memory && b.vm.PowerState == string(types.VirtualMachinePowerStatePoweredOn)
+	task, err := b.obj.CreateSnapshot(ctx, b.o.SnapshotName, "vcb backup", memory, quiesce)
+	var res *types.TaskInfo
+	if err == nil {
+		res, err = task.WaitForResult(ctx, nil)
+	}
+	if err == nil {
+		if ref, ok := res.Result.(types.ManagedObjectReference); ok {
+			if testHookSnapshot != nil {
+				testHookSnapshot(ref)
+			}
+			return &ref, nil
+		}
+		err = fmt.Errorf("task returned %T, not a snapshot", res.Result)
+	}
+	serr := b.fail(ErrSnapshot, fmt.Errorf("creating snapshot %q: %w", b.o.SnapshotName, err))
+	cctx, cancel := cleanupContext()
+	defer cancel()
+	if ref, ferr := b.obj.FindSnapshot(cctx, b.o.SnapshotName); ferr == nil && ref != nil {
+		return ref, serr
+	}
+	return nil, serr
+}
+
+// removeSnapshot removes the backup's snapshot with a fresh context,
+// retrying, and reports a snapshot it could not remove by name.
+func (b *backup) removeSnapshot(snap types.ManagedObjectReference) error {
+	b.m.setPhase("remove-snapshot", "")
+	var last error
+	for attempt := 0; attempt < snapshotRemoveAttempts; attempt++ {
+		if attempt > 0 {
+			time.Sleep(time.Duration(attempt) * snapshotRemoveBackoff)
+		}
+		cctx, cancel := cleanupContext()
+		last = removeSnapshotOnce(cctx, b.c, snap)
+		cancel()
+		if last == nil || isNotFound(last) {
+			return nil
+		}
+	}
+	return b.fail(ErrSnapshot, fmt.Errorf("snapshot %q (%s) could not be removed, remove it by hand: %w", b.o.SnapshotName, snap.Value, last))
+}
+
+func removeSnapshotOnce(ctx context.Context, c *Client, snap types.ManagedObjectReference) error {
+	res, err := methods.RemoveSnapshot_Task(ctx, c.vim, &types.RemoveSnapshot_Task{
+		This:           snap,
+		RemoveChildren: false,
+		Consolidate:    types.NewBool(true),
+	})
+	if err != nil {
+		return err
+	}
+	return object.NewTask(c.vim, res.Returnval).Wait(ctx)
+}
+
+// export streams the snapshot's disks through an NFC lease.
+func (b *backup) export(ctx context.Context, snap types.ManagedObjectReference, disks []Disk) (err error) {
+	b.m.setPhase("export", "")
+	res, err := methods.ExportSnapshot(ctx, b.c.vim, &types.ExportSnapshot{This: snap})
+	if err != nil {
+		return b.fail(ErrLease, fmt.Errorf("ExportSnapshot: %w", err))
+	}
+	lease := nfc.NewLease(b.c.vim, res.Returnval)
+	completed := false
+	defer func() {
+		if completed {
+			return
+		}
+		cctx, cancel := cleanupContext()
+		defer cancel()
+		msg := "vcb backup aborted"
+		if err != nil {
+			msg = err.Error()
+		}
+		if aerr := lease.Abort(cctx, &types.LocalizedMethodFault{
+			Fault:            &types.SystemError{Reason: msg},
+			LocalizedMessage: msg,
+		}); aerr != nil && !isNotFound(aerr) {
+			err = errors.Join(err, b.fail(ErrLease, fmt.Errorf("aborting lease %s: %w", lease.Reference().Value, aerr)))
+		}
+	}()
+	info, err := lease.Wait(ctx, nil)
+	if err != nil {
+		return b.fail(ErrLease, fmt.Errorf("waiting for lease: %w", err))
+	}
+	if testHookLease != nil {
+		testHookLease(lease.Reference(), info)
+	}
+
+	// Keep the lease alive with progress updates while streaming.
+	uctx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(b.o.LeaseUpdateInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-uctx.Done():
+				return
+			case <-t.C:
+				_ = lease.Progress(uctx, b.m.percent())
+			}
+		}
+	}()
+	defer func() { stop(); wg.Wait() }()
+
+	items, err := b.matchLeaseItems(info, disks)
+	if err != nil {
+		return err
+	}
+	for i, d := range disks {
+		it := items[i]
+		if it == nil {
+			return b.fail(ErrLease, fmt.Errorf("lease has no URL for disk %s (%s)", d.Slot, d.File))
+		}
+		if err := b.download(ctx, it, d); err != nil {
+			return err
+		}
+	}
+	if err := lease.Progress(ctx, 100); err != nil {
+		return b.fail(ErrLease, fmt.Errorf("lease progress: %w", err))
+	}
+	if err := lease.Complete(ctx); err != nil {
+		return b.fail(ErrLease, fmt.Errorf("completing lease: %w", err))
+	}
+	completed = true
+	return nil
+}
+
+// leaseItem is one disk URL of an export lease.
+type leaseItem struct {
+	URL    *url.URL
+	Target string
+}
+
+// matchLeaseItems pairs each disk with the lease's disk URL: by file name
+// first (vcsim and ESXi name the target after the disk), then in device
+// order.
+func (b *backup) matchLeaseItems(info *nfc.LeaseInfo, disks []Disk) ([]*leaseItem, error) {
+	var items []*leaseItem
+	for _, d := range info.DeviceUrl {
+		if d.Disk != nil && !*d.Disk {
+			continue
+		}
+		u, err := b.c.vim.ParseURL(d.Url)
+		if err != nil {
+			return nil, b.fail(ErrLease, fmt.Errorf("lease URL %q: %w", d.Url, err))
+		}
+		target := d.TargetId
+		if target == "" {
+			target = path.Base(u.Path)
+		}
+		items = append(items, &leaseItem{URL: u, Target: target})
+	}
+	out := make([]*leaseItem, len(disks))
+	used := make([]bool, len(items))
+	for i, d := range disks {
+		var p object.DatastorePath
+		p.FromString(d.File)
+		for j, it := range items {
+			if !used[j] && it.Target == path.Base(p.Path) {
+				out[i], used[j] = it, true
+				break
+			}
+		}
+	}
+	next := 0
+	for i := range disks {
+		if out[i] != nil {
+			continue
+		}
+		for next < len(items) && used[next] {
+			next++
+		}
+		if next < len(items) {
+			out[i], used[next] = items[next], true
+		}
+	}
+	return out, nil
+}
+
+func (b *backup) download(ctx context.Context, it *leaseItem, d Disk) error {
+	name := diskFileName(d)
+	b.m.setPhase("export", name)
+	body, _, err := b.c.get(ctx, it.URL)
+	if err != nil {
+		return b.fail(ErrTransfer, fmt.Errorf("disk %s: %w", d.Slot, err))
+	}
+	defer body.Close()
+	f, err := b.writeFile(ctx, name, KindDisk, &countingReader{ctx: ctx, r: body, m: b.m}, b.o.Compression)
+	if err != nil {
+		return err
+	}
+	f.Source, f.Slot, f.DeviceKey, f.Capacity = d.File, d.Slot, d.Key, d.CapacityBytes
+	b.files = append(b.files, f)
+	return nil
+}
+
+// writeFile stores r as tmp/name (+".zst" when compressed), fsynced, and
+// returns its manifest entry. Read errors are transfer errors, write
+// errors are ErrWrite.
+func (b *backup) writeFile(ctx context.Context, name, kind string, r io.Reader, compression string) (File, error) {
+	if compression != "" {
+		name += ".zst"
+	}
+	fe := File{Name: name, Kind: kind, Compression: compression}
+	fh, err := b.o.FS.Create(filepath.Join(b.tmp, name))
+	if err != nil {
+		return fe, b.fail(ErrWrite, err)
+	}
+	stored := &hashWriter{w: fh, h: sha256.New()}
+	var w io.Writer = stored
+	var enc *zstd.Encoder
+	if compression == CompressionZstd {
+		enc, err = zstd.NewWriter(stored, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(2))
+		if err != nil {
+			_ = fh.Close()
+			return fe, b.fail(ErrWrite, err)
+		}
+		w = enc
+	}
+	raw := &hashWriter{w: w, h: sha256.New()}
+	buf := make([]byte, 1<<20)
+	_, cerr := copyBuffer(raw, r, buf)
+	if enc != nil {
+		if err := enc.Close(); err != nil && cerr == nil {
+			cerr = &writeError{err}
+		}
+	}
+	if cerr == nil {
+		if err := fh.Sync(); err != nil {
+			cerr = &writeError{err}
+		}
+	}
+	if err := fh.Close(); err != nil && cerr == nil {
+		cerr = &writeError{err}
+	}
+	if cerr != nil {
+		var we *writeError
+		if errors.As(cerr, &we) {
+			return fe, b.fail(ErrWrite, fmt.Errorf("%s: %w", name, we.err))
+		}
+		if ctx.Err() != nil {
+			return fe, b.fail(ErrTransfer, fmt.Errorf("%s: %w", name, ctx.Err()))
+		}
+		return fe, b.fail(ErrTransfer, fmt.Errorf("%s: %w", name, cerr))
+	}
+	fe.Size, fe.SHA256 = stored.n, hex.EncodeToString(stored.h.Sum(nil))
+	fe.RawSize, fe.RawSHA256 = raw.n, hex.EncodeToString(raw.h.Sum(nil))
+	return fe, nil
+}
+
+// writeError marks an error of the destination, as opposed to the source.
+type writeError struct{ err error }
+
+func (e *writeError) Error() string { return e.err.Error() }
+func (e *writeError) Unwrap() error { return e.err }
+
+type hashWriter struct {
+	w io.Writer
+	h hash.Hash
+	n int64
+}
+
+func (hw *hashWriter) Write(p []byte) (int, error) {
+	n, err := hw.w.Write(p)
+	hw.h.Write(p[:n])
+	hw.n += int64(n)
+	if err != nil {
+		var we *writeError
+		if !errors.As(err, &we) {
+			err = &writeError{err}
+		}
+	}
+	return n, err
+}
+
+// copyBuffer is io.CopyBuffer without the WriterTo/ReaderFrom shortcuts,
+// so errors keep their side (read or write).
+func copyBuffer(dst io.Writer, src io.Reader, buf []byte) (int64, error) {
+	var written int64
+	for {
+		nr, rerr := src.Read(buf)
+		if nr > 0 {
+			nw, werr := dst.Write(buf[:nr])
+			written += int64(nw)
+			if werr != nil {
+				var we *writeError
+				if !errors.As(werr, &we) {
+					werr = &writeError{werr}
+				}
+				return written, werr
+			}
+			if nw != nr {
+				return written, &writeError{io.ErrShortWrite}
+			}
+		}
+		if rerr == io.EOF {
+			return written, nil
+		}
+		if rerr != nil {
+			return written, rerr
+		}
+	}
+}
+
+// fetchConfigFiles downloads the .vmx and .nvram over the datastore HTTP
+// interface. A missing .nvram is not an error (VMs that never ran).
+func (b *backup) fetchConfigFiles(ctx context.Context, ci *types.VirtualMachineConfigInfo) error {
+	var vmx object.DatastorePath
+	if !vmx.FromString(ci.Files.VmPathName) {
+		return b.fail(ErrTransfer, fmt.Errorf("cannot parse VM path %q", ci.Files.VmPathName))
+	}
+	ds, err := b.c.finder.Datastore(ctx, vmx.Datastore)
+	if err != nil {
+		return b.fail(ErrNotFound, fmt.Errorf("datastore %s: %w", vmx.Datastore, err))
+	}
+	dir := path.Dir(vmx.Path)
+	vmxPath := vmx.Path
+	if !strings.HasSuffix(vmxPath, ".vmx") {
+		dir = vmx.Path
+		vmxPath = path.Join(dir, ci.Name+".vmx")
+	}
+	nvram := ci.Name + ".nvram"
+	for _, ov := range ci.ExtraConfig {
+		if o := ov.GetOptionValue(); o.Key == "nvram" {
+			if s, ok := o.Value.(string); ok && s != "" {
+				nvram = s
+			}
+		}
+	}
+	nvramPath := nvram
+	if !strings.HasPrefix(nvram, "/") {
+		nvramPath = path.Join(dir, nvram)
+	}
+	for _, f := range []struct{ kind, file string }{{KindVMX, vmxPath}, {KindNVRAM, nvramPath}} {
+		body, _, err := b.c.get(ctx, datastoreURL(ds, f.file))
+		if err != nil {
+			if f.kind == KindNVRAM && isHTTPNotFound(err) {
+				continue
+			}
+			return b.fail(ErrTransfer, fmt.Errorf("%s %s: %w", f.kind, f.file, err))
+		}
+		fe, err := b.writeFile(ctx, path.Base(f.file), f.kind, body, "")
+		_ = body.Close()
+		if err != nil {
+			return err
+		}
+		fe.Source = ds.Path(f.file)
+		b.files = append(b.files, fe)
+	}
+	return nil
+}
+
+// writeMetadata writes the VM configuration, the catalog and, last, the
+// manifest.
+func (b *backup) writeMetadata(ci *types.VirtualMachineConfigInfo) (*Manifest, error) {
+	cfg, err := encodeConfig(ci)
+	if err != nil {
+		return nil, b.fail(ErrManifest, fmt.Errorf("encoding VM configuration: %w", err))
+	}
+	ctx := context.Background()
+	fe, err := b.writeFile(ctx, "config.json", KindConfig, bytes.NewReader(cfg), "")
+	if err != nil {
+		return nil, err
+	}
+	b.files = append(b.files, fe)
+
+	man := &Manifest{
+		Version:     ManifestVersion,
+		Created:     time.Now().UTC(),
+		Server:      b.c.vim.URL().Host,
+		Datacenter:  b.c.dc.Name(),
+		VM:          b.vm,
+		Snapshot:    b.o.SnapshotName,
+		Quiesced:    !b.o.NoQuiesce && b.vm.PowerState == string(types.VirtualMachinePowerStatePoweredOn),
+		Memory:      b.o.Memory && b.vm.PowerState == string(types.VirtualMachinePowerStatePoweredOn),
+		Compression: b.o.Compression,
+		Config:      cfg,
+	}
+	man.VM.Disks = disksOf(ci.Hardware.Device)
+
+	cat := b.catalog(man)
+	var cb bytes.Buffer
+	_, _ = cat.WriteTo(&cb)
+	fe, err = b.writeFile(ctx, CatalogFile, KindCatalog, &cb, "")
+	if err != nil {
+		return nil, err
+	}
+	b.files = append(b.files, fe)
+	man.Files = b.files
+
+	js, err := json.MarshalIndent(man, "", "  ")
+	if err != nil {
+		return nil, b.fail(ErrManifest, err)
+	}
+	js = append(js, '\n')
+	if _, err := b.writeFile(ctx, ManifestFile, "", bytes.NewReader(js), ""); err != nil {
+		return nil, err
+	}
+	return man, nil
+}
+
+func (b *backup) catalog(man *Manifest) *Catalog {
+	cat := NewCatalog()
+	cat.Set(CatVersion, "vcb-go-1")
+	cat.Set(CatState, man.VM.PowerState)
+	cat.Set(CatDisplayName, man.VM.Name)
+	cat.Set(CatUUID, man.VM.BIOSUUID)
+	cat.Set(CatInstanceUUID, man.VM.InstanceUUID)
+	cat.Set(CatMoRef, man.VM.MoRef)
+	cat.Set(CatServer, man.Server)
+	cat.Set(CatDatacenter, man.Datacenter)
+	cat.Set(CatHost, man.VM.Host)
+	folder, pool := b.placement()
+	cat.Set(CatFolder, folder)
+	cat.Set(CatResourcePool, pool)
+	var vmx object.DatastorePath
+	vmx.FromString(man.VM.VMXPath)
+	cat.Set(CatDatastore, vmx.Datastore)
+	for _, f := range b.files {
+		switch f.Kind {
+		case KindVMX:
+			cat.Set(CatCfgFile, f.Name)
+		case KindNVRAM:
+			cat.Set(CatNvramFile, f.Name)
+		}
+	}
+	n := 0
+	for _, f := range b.files {
+		if f.Kind != KindDisk {
+			continue
+		}
+		cat.Set(diskKey(n, "slot"), f.Slot)
+		cat.Set(diskKey(n, "file"), f.Name)
+		cat.Set(diskKey(n, "path"), f.Source)
+		cat.Set(diskKey(n, "capacity"), strconv.FormatInt(f.Capacity, 10))
+		n++
+	}
+	cat.Set(CatDiskCount, strconv.Itoa(n))
+	cat.Set(CatCompression, compressionName(man.Compression))
+	cat.Set(CatTimestamp, man.Created.Format(time.RFC3339))
+	return cat
+}
+
+func compressionName(c string) string {
+	if c == "" {
+		return "none"
+	}
+	return c
+}
+
+// placement returns the inventory paths of the VM's folder and resource
+// pool ("" when unknown).
+func (b *backup) placement() (folder, pool string) {
+	ctx, cancel := cleanupContext()
+	defer cancel()
+	var vm mo.VirtualMachine
+	if err := b.c.retrieve(ctx, []types.ManagedObjectReference{b.obj.Reference()}, []string{"parent", "resourcePool"}, &vm); err != nil {
+		return "", ""
+	}
+	if vm.Parent != nil {
+		folder, _ = find.InventoryPath(ctx, b.c.vim, *vm.Parent)
+	}
+	if vm.ResourcePool != nil {
+		pool, _ = find.InventoryPath(ctx, b.c.vim, *vm.ResourcePool)
+	}
+	return folder, pool
+}
+
+// finish syncs the temporary directory and renames it into place.
+func (b *backup) finish(man *Manifest) error {
+	if err := b.o.FS.SyncDir(b.tmp); err != nil {
+		return b.fail(ErrWrite, err)
+	}
+	if _, err := lstat(b.dir); err == nil {
+		return errf("backup", b.vm.MoRef, ErrExists, "destination %s appeared during the backup", b.dir)
+	}
+	if err := b.o.FS.Rename(b.tmp, b.dir); err != nil {
+		return b.fail(ErrWrite, err)
+	}
+	_ = b.o.FS.SyncDir(filepath.Dir(b.dir))
+	_ = man
+	return nil
+}
