@@ -40,6 +40,8 @@ func SeedCases() []Case {
 	return []Case{
 		{Name: "healthy", Description: "no rewriting"},
 		{Name: "rewritten", Description: "client SYN wscale >2 rewritten to 0 (the seed)", Rules: []Rule{SeedRule}},
+		{Name: "rewritten-6to0", Description: "client offers exactly 6 (TCP_WINDOW_CLAMP 3 MiB), middlebox rewrites 6 to 0 (the seed verbatim)", Rules: []Rule{Rewrite(ClientToServer, 6, 0)}, ClientOpts: &SockOpts{WindowClamp: 3 << 20}},
+		{Name: "rewritten-6to0-bigbuf", Description: "client offers 6 via SO_RCVBUF 3 MiB (locked, large initial window), 6 rewritten to 0", Rules: []Rule{Rewrite(ClientToServer, 6, 0)}, ClientOpts: &SockOpts{RcvBuf: 3 << 20}},
 		{Name: "strip-client", Description: "wscale stripped from the client's SYN", Rules: []Rule{Strip(ClientToServer)}},
 		{Name: "strip-server", Description: "wscale stripped from the server's SYN-ACK", Rules: []Rule{Strip(ServerToClient)}},
 		{Name: "strip-both", Description: "wscale stripped both ways", Rules: []Rule{Strip(BothDirections)}},

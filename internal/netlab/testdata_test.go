@@ -18,6 +18,8 @@ func TestLabCapturesTcpdump(t *testing.T) {
 	want := map[string][2]string{
 		"healthy-client": {"10", "10"}, "healthy-server": {"10", "10"},
 		"rewritten-client": {"10", "10"}, "rewritten-server": {"0", "10"},
+		"rewritten-6to0-client": {"6", "10"}, "rewritten-6to0-server": {"0", "10"},
+		"rewritten-6to0-bigbuf-client": {"6", "10"}, "rewritten-6to0-bigbuf-server": {"0", "10"},
 		"strip-client-client": {"10", ""}, "strip-client-server": {"", ""},
 		"strip-server-client": {"10", ""}, "strip-server-server": {"10", "10"},
 		"strip-both-client": {"10", ""}, "strip-both-server": {"", ""},

@@ -74,6 +74,28 @@ func TestLinuxWScaleMatchesKernel(t *testing.T) {
 			}
 		}
 	}
+	// TCP_WINDOW_CLAMP before connect/listen caps the shift too.
+	triple := [3]int{4096, 131072, 33554432}
+	if err := ns.SetSysctl("net.ipv4.tcp_rmem", "4096 131072 33554432"); err != nil {
+		t.Fatal(err)
+	}
+	for _, wc := range []int{65535, 65536, 200000, 3 << 20, 16 << 20, 1 << 30} {
+		want, _ := tcpwin.LinuxWScale(tcpwin.LinuxConfig{TCPRmem: triple, RmemMax: rmemMax, WindowClamp: wc})
+		opts := &SockOpts{WindowClamp: wc}
+		h, err := ns.HandshakeShifts(ctx, "127.0.0.1:0", "lo", opts, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h2, err := ns.HandshakeShifts(ctx, "127.0.0.1:0", "lo", nil, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("tcp_rmem max 33554432 TCP_WINDOW_CLAMP %10d: predicted %2d, SYN %2d, SYN-ACK %2d", wc, want, h.SYN, h2.SYNACK)
+		if h.SYN != want || h2.SYNACK != want {
+			t.Errorf("TCP_WINDOW_CLAMP %d: kernel SYN %d SYN-ACK %d, predicted %d", wc, h.SYN, h2.SYNACK, want)
+		}
+	}
+
 	// tcp_window_scaling=0: no option at all, and the peer then answers
 	// without one either.
 	if err := ns.SetSysctl("net.ipv4.tcp_window_scaling", "0"); err != nil {
