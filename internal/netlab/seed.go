@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"time"
+
+	"github.com/bulletproof-labs/wsvcb/sysctl"
 )
 
 // Sysctl is one net.* setting applied to a namespace.
@@ -97,9 +99,21 @@ func RunCase(ctx context.Context, c Case, cfg *RunConfig) (res CaseResult, err e
 		return res, err
 	}
 	defer func() { err = errors.Join(err, lab.Close()) }()
-	for _, s := range c.ClientSysctls {
-		if err := lab.Client.SetSysctl(s.Key, s.Value); err != nil {
+	if len(c.ClientSysctls) > 0 {
+		// The seed's fixes, applied with package sysctl in the client's
+		// namespace (validated, written, read back).
+		fs, err := lab.Client.SysctlFS()
+		if err != nil {
 			return res, err
+		}
+		settings := make([]sysctl.Setting, len(c.ClientSysctls))
+		for i, s := range c.ClientSysctls {
+			settings[i] = sysctl.Setting{Key: s.Key, Value: s.Value}
+		}
+		_, err = fs.Apply(ctx, settings)
+		fs.Close()
+		if err != nil {
+			return res, fmt.Errorf("netlab: client sysctls: %w", err)
 		}
 	}
 	if rc.CaptureDir != "" {
