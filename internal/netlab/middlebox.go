@@ -171,7 +171,7 @@ func (m *Middlebox) writer(i int, out int, q <-chan queued) {
 		}
 		for {
 			_, err := unix.Write(out, it.frame)
-			if errors.Is(err, unix.ENOBUFS) || errors.Is(err, unix.EAGAIN) {
+			if (errors.Is(err, unix.ENOBUFS) || errors.Is(err, unix.EAGAIN)) && !m.stop.Load() {
 				time.Sleep(50 * time.Microsecond)
 				continue
 			}
