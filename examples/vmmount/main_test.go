@@ -1,0 +1,151 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/bulletproof-labs/wsvcb/internal/diskimg"
+	"github.com/bulletproof-labs/wsvcb/internal/testenv"
+)
+
+var files = map[string]string{
+	"etc/hostname":        "backup-vm\n",
+	"etc/fstab":           "/dev/sda2 / ext4 defaults 0 1\n",
+	"home/alice/todo.txt": strings.Repeat("restore me\n", 5000),
+}
+
+// testDisk builds an MBR disk (FAT boot partition, ext4 root), converted
+// with `qemu-img convert -f raw -O vmdk -o subformat=streamOptimized`.
+func testDisk(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	raw := diskimg.Raw(t, dir, diskimg.Layout{Table: "mbr", Parts: []diskimg.Part{
+		{FS: "vfat", MiB: 34, Label: "BOOT", Files: map[string]string{"grub/grub.cfg": "set timeout=5\n"}},
+		{FS: "ext4", MiB: 20, Label: "root", Files: files},
+	}})
+	return diskimg.VMDK(t, raw, "streamOptimized")
+}
+
+func vm(t *testing.T, args ...string) string {
+	t.Helper()
+	var out bytes.Buffer
+	if err := run(context.Background(), args, &out); err != nil {
+		t.Fatalf("vmmount %s: %v", strings.Join(args, " "), err)
+	}
+	return out.String()
+}
+
+func TestBrowseCommands(t *testing.T) {
+	disk := testDisk(t)
+	parts := vm(t, "parts", disk)
+	for _, want := range []string{"fat16", "BOOT", "ext4", "root", "0x0c", "0x83"} {
+		if !strings.Contains(parts, want) {
+			t.Errorf("parts output lacks %q:\n%s", want, parts)
+		}
+	}
+	if info := vm(t, "info", disk); !strings.Contains(info, "vmdk/streamOptimized") || !strings.Contains(info, "table:   mbr") {
+		t.Errorf("info:\n%s", info)
+	}
+	// Default partition: the first with a file system (FAT); @2 selects ext4.
+	if ls := vm(t, "ls", disk+":/"); !strings.Contains(ls, "grub/") {
+		t.Errorf("ls / of partition 1:\n%s", ls)
+	}
+	if ls := vm(t, "ls", disk+"@2:/etc"); ls != "fstab\nhostname\n" {
+		t.Errorf("ls @2:/etc = %q", ls)
+	}
+	if ls := vm(t, "ls", "-l", "-p", "2", disk+":/home/alice"); !strings.Contains(ls, "55000") || !strings.Contains(ls, "todo.txt") {
+		t.Errorf("ls -l -p 2:\n%s", ls)
+	}
+	if got := vm(t, "cat", disk+"@2:/etc/hostname"); got != files["etc/hostname"] {
+		t.Errorf("cat hostname = %q", got)
+	}
+	dest := t.TempDir()
+	vm(t, "get", disk+"@2:/home", dest)
+	b, err := os.ReadFile(filepath.Join(dest, "alice", "todo.txt"))
+	if err != nil || string(b) != files["home/alice/todo.txt"] {
+		t.Errorf("get: %v, %d bytes", err, len(b))
+	}
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"cat", disk + "@2:/etc/nope"}, &out); err == nil {
+		t.Error("cat of a missing file succeeded")
+	}
+	if err := run(context.Background(), []string{"cat", disk + "@7:/etc/hostname"}, &out); err == nil {
+		t.Error("partition 7 exists?")
+	}
+}
+
+// TestMountRoot runs the built binary as VCB did:
+//
+//	vmmount -d disk.vmdk -p 2 -sysdl DIR ; cat DIR/etc/hostname ; vmmount -u DIR
+//
+// and then the crash path: mount, SIGKILL the FUSE server, vmmount -u DIR.
+func TestMountRoot(t *testing.T) {
+	testenv.RequireRoot(t)
+	testenv.RequireTool(t, "qemu-img")
+	if _, err := os.Stat("/dev/fuse"); err != nil {
+		t.Skip("no /dev/fuse")
+	}
+	disk := testDisk(t)
+	bin := filepath.Join(t.TempDir(), "vmmount")
+	diskimg.Run(t, "go", "build", "-o", bin, ".")
+	state := t.TempDir()
+	vmb := func(args ...string) (string, error) {
+		cmd := exec.Command(bin, args...)
+		cmd.Env = append(os.Environ(), "VMMOUNT_STATE_DIR="+state)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	for _, crash := range []bool{false, true} {
+		dir := filepath.Join(t.TempDir(), "mnt")
+		t.Cleanup(func() { vmb("-u", dir) })
+		out, err := vmb("-d", disk, "-p", "2", "-sysdl", dir)
+		if err != nil {
+			t.Fatalf("mount: %v\n%s", err, out)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, "etc", "hostname"))
+		if err != nil || string(b) != files["etc/hostname"] {
+			t.Fatalf("hostname through the mount: %q, %v", b, err)
+		}
+		b, _ = os.ReadFile(filepath.Join(dir, "home", "alice", "todo.txt"))
+		if string(b) != files["home/alice/todo.txt"] {
+			t.Fatalf("todo.txt through the mount: %d bytes", len(b))
+		}
+		if err := os.WriteFile(filepath.Join(dir, "x"), nil, 0o644); err == nil {
+			t.Fatal("the mount is writable")
+		}
+		list, _ := vmb("-l")
+		if !strings.Contains(list, dir) || !strings.Contains(list, "/dev/loop") {
+			t.Errorf("-l:\n%s", list)
+		}
+		if crash {
+			// Kill the FUSE server hard, as a crash would.
+			m, _ := filepath.Glob(filepath.Join(state, "*.json"))
+			if len(m) != 1 {
+				t.Fatalf("state files %v", m)
+			}
+			js, _ := os.ReadFile(m[0])
+			pid := jsonInt(t, string(js), "fusePid")
+			if err := syscallKill(pid); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if out, err := vmb("-u", dir); err != nil {
+			t.Fatalf("-u: %v\n%s", err, out)
+		}
+		mi, _ := os.ReadFile("/proc/self/mountinfo")
+		if strings.Contains(string(mi), dir) || strings.Contains(string(mi), state) {
+			t.Fatalf("mount left behind:\n%s", mi)
+		}
+		if m, _ := filepath.Glob(filepath.Join(state, "*")); len(m) > 0 && !(len(m) == 1 && strings.HasSuffix(m[0], ".log")) {
+			t.Errorf("state left behind: %v", m)
+		}
+		if _, err := vmb("-u", dir); err == nil {
+			t.Error("second -u succeeded")
+		}
+	}
+}
