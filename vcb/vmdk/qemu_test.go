@@ -29,6 +29,7 @@ func makeRaw(t testing.TB, dir string, size int64, seed uint64) string {
 		t.Fatal(err)
 	}
 	rng := rand.New(rand.NewPCG(seed, 7))
+	chacha := rand.NewChaCha8([32]byte{byte(seed), byte(seed >> 8), byte(seed >> 16)})
 	// Random runs of 1 byte to 200 KiB at random places; about a third of
 	// the disk stays zero (unallocated grains).
 	var written int64
@@ -37,9 +38,7 @@ func makeRaw(t testing.TB, dir string, size int64, seed uint64) string {
 		off := rng.Int64N(size)
 		n = min(n, size-off)
 		b := make([]byte, n)
-		for i := range b {
-			b[i] = byte(rng.Uint32())
-		}
+		chacha.Read(b)
 		if _, err := f.WriteAt(b, off); err != nil {
 			t.Fatal(err)
 		}
@@ -114,7 +113,7 @@ func TestReadQemuImages(t *testing.T) {
 // `qemu-img check img.vmdk` and `qemu-img compare -f raw -F vmdk src.raw img.vmdk`.
 func TestWriteStreamOptimizedQemu(t *testing.T) {
 	qemu := testenv.RequireTool(t, "qemu-img")
-	for _, size := range []int64{0, 512, 65536, 9<<20 + 4096, 40 << 20} {
+	for _, size := range []int64{0, 512, 65536, 9<<20 + 4096, 24 << 20} {
 		dir := t.TempDir()
 		var raw string
 		if size == 0 {
@@ -149,7 +148,7 @@ func TestWriteStreamOptimizedQemu(t *testing.T) {
 // `qemu-img check img.vmdk` and `qemu-img compare -f raw -F vmdk src.raw img.vmdk`.
 func TestWriteSparseQemu(t *testing.T) {
 	qemu := testenv.RequireTool(t, "qemu-img")
-	for _, size := range []int64{512, 65536, 9<<20 + 4096, 40 << 20} {
+	for _, size := range []int64{512, 65536, 9<<20 + 4096, 24 << 20} {
 		dir := t.TempDir()
 		raw := makeRaw(t, dir, size, uint64(size))
 		img := filepath.Join(dir, "img.vmdk")
@@ -173,5 +172,88 @@ func TestWriteSparseQemu(t *testing.T) {
 		run(t, qemu, "check", img)
 		run(t, qemu, "compare", "-f", "raw", "-F", "vmdk", raw, img)
 		assertSame(t, raw, img)
+	}
+}
+
+// TestReadQemuTwoGbExtents: a sparse 2.1 GiB raw disk with data across the
+// 2 GiB extent boundary, converted with
+// `qemu-img convert -f raw -O vmdk -o subformat=twoGbMaxExtentSparse|twoGbMaxExtentFlat`,
+// reads back through several extent files (compared around the data).
+func TestReadQemuTwoGbExtents(t *testing.T) {
+	qemu := testenv.RequireTool(t, "qemu-img")
+	if testing.Short() {
+		t.Skip("short mode")
+	}
+	dir := t.TempDir()
+	raw := filepath.Join(dir, "src.raw")
+	size := int64(2<<30 + 3<<20)
+	f, err := os.Create(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Truncate(size)
+	chacha := rand.NewChaCha8([32]byte{9})
+	data := make([]byte, 1<<20)
+	chacha.Read(data)
+	offs := []int64{0, 1<<30 + 12345, 2<<30 - 300000, size - len64(data)}
+	for _, off := range offs {
+		f.WriteAt(data, off)
+	}
+	f.Close()
+	for _, sub := range []string{"twoGbMaxExtentSparse", "twoGbMaxExtentFlat"} {
+		t.Run(sub, func(t *testing.T) {
+			img := filepath.Join(dir, sub+".vmdk")
+			run(t, qemu, "convert", "-f", "raw", "-O", "vmdk", "-o", "subformat="+sub, raw, img)
+			d, err := vmdk.Open(img)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer d.Close()
+			if d.Size() != size || len(d.Descriptor().Extents) < 2 {
+				t.Fatalf("size %d, %d extents", d.Size(), len(d.Descriptor().Extents))
+			}
+			rf, _ := os.Open(raw)
+			defer rf.Close()
+			got, want := make([]byte, 3<<20), make([]byte, 3<<20)
+			for _, off := range offs {
+				off = max(0, off-1<<20)
+				n, _ := rf.ReadAt(want, off)
+				m, _ := d.ReadAt(got, off)
+				if n != m || !bytes.Equal(got[:m], want[:n]) {
+					t.Fatalf("range at %d differs (%d/%d bytes)", off, m, n)
+				}
+			}
+		})
+	}
+}
+
+func len64(b []byte) int64 { return int64(len(b)) }
+
+// A hand-written descriptor with FLAT extents at offsets and a ZERO
+// extent (layout as ESX and Workstation write them).
+func TestMultiExtentDescriptor(t *testing.T) {
+	dir := t.TempDir()
+	a := bytes.Repeat([]byte("A"), 4096)
+	b := append(make([]byte, 1024), bytes.Repeat([]byte("B"), 2048)...) // extent starts at sector 2
+	os.WriteFile(filepath.Join(dir, "d-f001.vmdk"), a, 0o644)
+	os.WriteFile(filepath.Join(dir, "d f002.vmdk"), b, 0o644)
+	desc := "# Disk DescriptorFile\nversion=1\nCID=fffffffe\nparentCID=ffffffff\ncreateType=\"twoGbMaxExtentFlat\"\n" +
+		"RW 8 FLAT \"d-f001.vmdk\" 0\nRW 4 ZERO\nRW 4 FLAT \"d f002.vmdk\" 2\nRW 2 FLAT \"d-f001.vmdk\" 6\n"
+	p := filepath.Join(dir, "d.vmdk")
+	os.WriteFile(p, []byte(desc), 0o644)
+	d, err := vmdk.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	want := append(append(append(append([]byte(nil), a...), make([]byte, 2048)...), b[1024:]...), a[3072:]...)
+	got, err := io.ReadAll(io.NewSectionReader(d, 0, d.Size()))
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("read %d bytes, %v; want %d", len(got), err, len(want))
+	}
+	var ranges [][2]int64
+	d.Allocated(func(off, n int64) error { ranges = append(ranges, [2]int64{off, n}); return nil })
+	if len(ranges) != 3 || ranges[1] != [2]int64{6144, 2048} {
+		t.Errorf("allocated %v", ranges)
 	}
 }
