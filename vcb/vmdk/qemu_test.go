@@ -137,7 +137,12 @@ func TestWriteStreamOptimizedQemu(t *testing.T) {
 		src.Close()
 		out.Close()
 		if size > 0 { // qemu takes capacity 0 as "descriptor inside a sparse file"
-			run(t, qemu, "check", img)
+			if out := run(t, qemu, "check", img); !strings.Contains(out, "No errors were found") {
+				t.Errorf("qemu-img check %s:\n%s", img, out)
+			}
+			if out := run(t, qemu, "info", img); !strings.Contains(out, "create type: streamOptimized") || !strings.Contains(out, "compressed: true") {
+				t.Errorf("qemu-img info %s:\n%s", img, out)
+			}
 			run(t, qemu, "compare", "-f", "raw", "-F", "vmdk", raw, img)
 		}
 		assertSame(t, raw, img)
@@ -238,7 +243,7 @@ func TestMultiExtentDescriptor(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "d-f001.vmdk"), a, 0o644)
 	os.WriteFile(filepath.Join(dir, "d f002.vmdk"), b, 0o644)
 	desc := "# Disk DescriptorFile\nversion=1\nCID=fffffffe\nparentCID=ffffffff\ncreateType=\"twoGbMaxExtentFlat\"\n" +
-		"RW 8 FLAT \"d-f001.vmdk\" 0\nRW 4 ZERO\nRW 4 FLAT \"d f002.vmdk\" 2\nRW 2 FLAT \"d-f001.vmdk\" 6\n"
+		"RW 8 FLAT \"d-f001.vmdk\" 0\nRW 4 ZERO\nRW 4 FLAT \"d f002.vmdk\" 2\nRW 2 VMFS \"d-f001.vmdk\" 6\n"
 	p := filepath.Join(dir, "d.vmdk")
 	os.WriteFile(p, []byte(desc), 0o644)
 	d, err := vmdk.Open(p)
