@@ -201,14 +201,13 @@ func TestCorruptGrain(t *testing.T) {
 	}
 }
 
-// Descriptors must not reach outside their directory, and delta disks are
-// refused rather than read wrongly.
+// Descriptors must not reach outside their directory, and ESX-only extent types are refused.
 func TestDescriptorRefusals(t *testing.T) {
 	dir := t.TempDir()
 	for name, text := range map[string]string{
 		"escape.vmdk":   "version=1\ncreateType=\"monolithicFlat\"\nRW 8 FLAT \"../../etc/passwd\" 0\n",
 		"abs.vmdk":      "version=1\ncreateType=\"monolithicFlat\"\nRW 8 FLAT \"/etc/passwd\" 0\n",
-		"delta.vmdk":    "version=1\nparentCID=12345678\nparentFileNameHint=\"base.vmdk\"\ncreateType=\"monolithicSparse\"\nRW 8 SPARSE \"delta-s.vmdk\"\n",
+		"loop.vmdk":     "version=1\nCID=12345678\nparentCID=12345678\nparentFileNameHint=\"loop.vmdk\"\ncreateType=\"monolithicSparse\"\nRW 8 ZERO\n",
 		"sesparse.vmdk": "version=1\ncreateType=\"seSparse\"\nRW 8 SESPARSE \"x.vmdk\"\n",
 	} {
 		p := dir + "/" + name

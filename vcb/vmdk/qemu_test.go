@@ -3,6 +3,7 @@ package vmdk_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -260,5 +261,58 @@ func TestMultiExtentDescriptor(t *testing.T) {
 	d.Allocated(func(off, n int64) error { ranges = append(ranges, [2]int64{off, n}); return nil })
 	if len(ranges) != 3 || ranges[1] != [2]int64{6144, 2048} {
 		t.Errorf("allocated %v", ranges)
+	}
+}
+
+// TestDeltaChain: a snapshot (delta) disk over a flat base, made with
+//
+//	qemu-img convert -f raw -O vmdk -o subformat=monolithicFlat src.raw base.vmdk
+//	qemu-img create -f vmdk -b base.vmdk -F vmdk delta.vmdk
+//	qemu-io -c "write -P 0xab 1048576 100000" -c "write -z 0 4096" delta.vmdk
+//	qemu-img convert -f vmdk -O raw delta.vmdk merged.raw
+//
+// reads as merged.raw; LayerAllocated reports only the written grains; a
+// changed parent CID is refused.
+func TestDeltaChain(t *testing.T) {
+	qemu := testenv.RequireTool(t, "qemu-img")
+	qio := testenv.RequireTool(t, "qemu-io")
+	dir := t.TempDir()
+	raw := makeRaw(t, dir, 4<<20, 5)
+	base := filepath.Join(dir, "base.vmdk")
+	delta := filepath.Join(dir, "delta.vmdk")
+	merged := filepath.Join(dir, "merged.raw")
+	run(t, qemu, "convert", "-f", "raw", "-O", "vmdk", "-o", "subformat=monolithicFlat", raw, base)
+	run(t, qemu, "create", "-f", "vmdk", "-b", "base.vmdk", "-F", "vmdk", delta)
+	run(t, qio, "-c", "write -P 0xab 1048576 100000", "-c", "write -z 0 4096", delta)
+	run(t, qemu, "convert", "-f", "vmdk", "-O", "raw", delta, merged)
+	assertSame(t, merged, delta)
+
+	d, err := vmdk.Open(delta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Parent() == nil || d.Parent().CreateType() != "monolithicFlat" {
+		t.Fatalf("parent = %v", d.Parent())
+	}
+	var layer [][2]int64
+	d.LayerAllocated(func(off, n int64) error { layer = append(layer, [2]int64{off, n}); return nil })
+	d.Close()
+	// Grain 0 (zero-written 4 KiB: qemu copies the rest of the grain) and grains 16-17.
+	want := [][2]int64{{0, 65536}, {1 << 20, 2 * 65536}}
+	if len(layer) != 2 || layer[1] != want[1] {
+		t.Errorf("LayerAllocated = %v, want %v", layer, want)
+	}
+
+	// Change the base's CID: the delta no longer belongs to it.
+	b, _ := os.ReadFile(base)
+	lines := strings.Split(string(b), "\n")
+	for i, l := range lines {
+		if strings.HasPrefix(l, "CID=") {
+			lines[i] = "CID=0badc0de"
+		}
+	}
+	os.WriteFile(base, []byte(strings.Join(lines, "\n")), 0o644)
+	if _, err := vmdk.Open(delta); !errors.Is(err, vmdk.ErrCorrupt) {
+		t.Errorf("CID mismatch: err = %v", err)
 	}
 }
