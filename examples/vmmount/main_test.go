@@ -11,6 +11,7 @@ import (
 
 	"github.com/bulletproof-labs/wsvcb/internal/diskimg"
 	"github.com/bulletproof-labs/wsvcb/internal/testenv"
+	"github.com/bulletproof-labs/wsvcb/vcb/vmount"
 )
 
 var files = map[string]string{
@@ -100,20 +101,31 @@ func TestMountRoot(t *testing.T) {
 		out, err := cmd.CombinedOutput()
 		return string(out), err
 	}
-	for _, crash := range []bool{false, true} {
+	for _, c := range []struct {
+		target string
+		crash  bool
+		file   string
+		want   string
+	}{
+		{disk + "@2", false, "home/alice/todo.txt", files["home/alice/todo.txt"]},
+		{disk + "@2", true, "etc/hostname", files["etc/hostname"]},
+		{disk, false, "grub/grub.cfg", "set timeout=5\n"}, // first file system: FAT
+	} {
+		crash := c.crash
+		if c.target == disk && !vmount.KernelHasFS("vfat") {
+			t.Log("kernel without vfat (/proc/filesystems): FAT mount not tested")
+			continue
+		}
 		dir := filepath.Join(t.TempDir(), "mnt")
 		t.Cleanup(func() { vmb("-u", dir) })
-		out, err := vmb("-d", disk, "-p", "2", "-sysdl", dir)
+		out, err := vmb("-d", c.target, "-sysdl", dir)
 		if err != nil {
 			t.Fatalf("mount: %v\n%s", err, out)
 		}
-		b, err := os.ReadFile(filepath.Join(dir, "etc", "hostname"))
-		if err != nil || string(b) != files["etc/hostname"] {
-			t.Fatalf("hostname through the mount: %q, %v", b, err)
-		}
-		b, _ = os.ReadFile(filepath.Join(dir, "home", "alice", "todo.txt"))
-		if string(b) != files["home/alice/todo.txt"] {
-			t.Fatalf("todo.txt through the mount: %d bytes", len(b))
+		t.Logf("%s", out)
+		b, err := os.ReadFile(filepath.Join(dir, c.file))
+		if err != nil || string(b) != c.want {
+			t.Fatalf("%s through the mount: %d bytes, %v", c.file, len(b), err)
 		}
 		if err := os.WriteFile(filepath.Join(dir, "x"), nil, 0o644); err == nil {
 			t.Fatal("the mount is writable")

@@ -44,6 +44,9 @@ func (m *Manager) MountFS(s *State) (err error) {
 	}
 	flags := uintptr(unix.MS_RDONLY | unix.MS_NODEV | unix.MS_NOSUID | unix.MS_NOEXEC)
 	if err := unix.Mount(dev, s.Dir, fstype, flags, data); err != nil {
+		if errors.Is(err, unix.ENODEV) && !KernelHasFS(fstype) {
+			return fmt.Errorf("vmount: the kernel has no %s file system (not in /proc/filesystems); browse the disk without mounting (vmmount ls/cat/get): %w", fstype, err)
+		}
 		return fmt.Errorf("vmount: mount %s (%s) on %s: %w", dev, fstype, s.Dir, err)
 	}
 	s.Mounted = true
@@ -182,4 +185,19 @@ func unescape(s string) string {
 		b.WriteByte(s[i])
 	}
 	return b.String()
+}
+
+// KernelHasFS reports whether /proc/filesystems lists fstype.
+func KernelHasFS(fstype string) bool {
+	b, err := os.ReadFile("/proc/filesystems")
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 0 && f[len(f)-1] == fstype {
+			return true
+		}
+	}
+	return false
 }
