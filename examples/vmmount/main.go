@@ -8,6 +8,9 @@
 //	vmmount ls   [-l] DISK.vmdk[@N]:/etc     list a directory
 //	vmmount cat  DISK.vmdk[@N]:/etc/hostname write a file to stdout
 //	vmmount get  DISK.vmdk[@N]:/etc DEST     copy a file or tree out
+//	vmmount check DISK.vmdk                  read every allocated grain
+//	vmmount convert [-t TYPE] SRC DST        write streamOptimized (default),
+//	                                         monolithicSparse or raw
 //
 // "@N" (or -p N) selects partition N; by default the first partition with
 // a supported file system is used.
@@ -52,6 +55,8 @@ func usage(w io.Writer) {
   vmmount ls [-l] DISK[@N][:/PATH]
   vmmount cat DISK[@N]:/PATH
   vmmount get DISK[@N]:/PATH DEST
+  vmmount check DISK
+  vmmount convert [-t streamOptimized|monolithicSparse|raw] SRC DST
   vmmount -d DISK [-p N] -sysdl DIR     (root: mount read-only)
   vmmount -u DIR                        (root: unmount, clean up)
   vmmount -l                            (list mounts)
@@ -69,6 +74,10 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			return cmdCat(args[1:], out)
 		case "get":
 			return cmdGet(args[1:], out)
+		case "convert":
+			return cmdConvert(ctx, args[1:], out)
+		case "check":
+			return cmdCheck(ctx, args[1:], out)
 		case serveCmd:
 			ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, os.Interrupt)
 			defer stop()

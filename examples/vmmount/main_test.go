@@ -71,6 +71,17 @@ func TestBrowseCommands(t *testing.T) {
 	if err != nil || string(b) != files["home/alice/todo.txt"] {
 		t.Errorf("get: %v, %d bytes", err, len(b))
 	}
+	if out := vm(t, "check", disk); !strings.Contains(out, "no errors") {
+		t.Errorf("check: %s", out)
+	}
+	// convert round trip: vmdk -> raw -> monolithicSparse, all equal per qemu-img compare.
+	conv := t.TempDir()
+	vm(t, "convert", "-t", "raw", disk, filepath.Join(conv, "d.raw"))
+	vm(t, "convert", "-t", "monolithicSparse", filepath.Join(conv, "d.raw"), filepath.Join(conv, "d.vmdk"))
+	qemu := testenv.RequireTool(t, "qemu-img")
+	diskimg.Run(t, qemu, "compare", disk, filepath.Join(conv, "d.raw"))
+	diskimg.Run(t, qemu, "compare", disk, filepath.Join(conv, "d.vmdk"))
+	diskimg.Run(t, qemu, "check", filepath.Join(conv, "d.vmdk"))
 	var out bytes.Buffer
 	if err := run(context.Background(), []string{"cat", disk + "@2:/etc/nope"}, &out); err == nil {
 		t.Error("cat of a missing file succeeded")
