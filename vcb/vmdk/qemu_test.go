@@ -112,9 +112,18 @@ func TestReadQemuImages(t *testing.T) {
 
 // TestWriteStreamOptimizedQemu: library-written streamOptimized images pass
 // `qemu-img check img.vmdk` and `qemu-img compare -f raw -F vmdk src.raw img.vmdk`.
+// writeCases: sizes and grain sizes (sectors) for the writers. 512-byte
+// grains make a 3 MiB disk span 13 grain tables (256 KiB each), so grain
+// table boundaries are crossed without a big disk.
+var writeCases = []struct {
+	size  int64
+	grain uint64
+}{{0, 0}, {512, 0}, {65536, 0}, {9<<20 + 4096, 0}, {3<<20 + 512, 1}}
+
 func TestWriteStreamOptimizedQemu(t *testing.T) {
 	qemu := testenv.RequireTool(t, "qemu-img")
-	for _, size := range []int64{0, 512, 65536, 9<<20 + 4096, 24 << 20} {
+	for _, c := range writeCases {
+		size := c.size
 		dir := t.TempDir()
 		var raw string
 		if size == 0 {
@@ -132,7 +141,7 @@ func TestWriteStreamOptimizedQemu(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := vmdk.WriteStreamOptimized(context.Background(), out, src, size, nil); err != nil {
+		if _, err := vmdk.WriteStreamOptimized(context.Background(), out, src, size, &vmdk.WriteOptions{GrainSize: c.grain}); err != nil {
 			t.Fatal(err)
 		}
 		src.Close()
@@ -154,7 +163,8 @@ func TestWriteStreamOptimizedQemu(t *testing.T) {
 // `qemu-img check img.vmdk` and `qemu-img compare -f raw -F vmdk src.raw img.vmdk`.
 func TestWriteSparseQemu(t *testing.T) {
 	qemu := testenv.RequireTool(t, "qemu-img")
-	for _, size := range []int64{512, 65536, 9<<20 + 4096, 24 << 20} {
+	for _, c := range writeCases[1:] {
+		size := c.size
 		dir := t.TempDir()
 		raw := makeRaw(t, dir, size, uint64(size))
 		img := filepath.Join(dir, "img.vmdk")
@@ -166,7 +176,7 @@ func TestWriteSparseQemu(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		n, err := vmdk.WriteSparse(context.Background(), out, src, size, nil)
+		n, err := vmdk.WriteSparse(context.Background(), out, src, size, &vmdk.WriteOptions{GrainSize: c.grain})
 		if err != nil {
 			t.Fatal(err)
 		}
