@@ -68,13 +68,7 @@ func copyAllocated(img *browse.Image, f *os.File) (int64, error) {
 	if !ok {
 		return io.Copy(f, io.NewSectionReader(img, 0, img.Size))
 	}
-	var total int64
-	err := d.Allocated(func(off, n int64) error {
-		m, err := io.Copy(io.NewOffsetWriter(f, off), io.NewSectionReader(d, off, n))
-		total += m
-		return err
-	})
-	return total, err
+	return d.CopyAllocated(context.Background(), f, 0)
 }
 
 // cmdCheck: vmmount check DISK — reads every allocated grain.

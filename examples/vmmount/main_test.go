@@ -32,6 +32,13 @@ func testDisk(t *testing.T) string {
 	return diskimg.VMDK(t, raw, "streamOptimized")
 }
 
+// wholeDisk is an ext4 file system without partition table, as
+// monolithicSparse: qemu-img convert -f raw -O vmdk -o subformat=monolithicSparse.
+func wholeDisk(t *testing.T) string {
+	raw := diskimg.Raw(t, t.TempDir(), diskimg.Layout{Parts: []diskimg.Part{{FS: "ext4", MiB: 12, Label: "data", Files: files}}})
+	return diskimg.VMDK(t, raw, "monolithicSparse")
+}
+
 func vm(t *testing.T, args ...string) string {
 	t.Helper()
 	var out bytes.Buffer
@@ -121,6 +128,7 @@ func TestMountRoot(t *testing.T) {
 		{disk + "@2", false, "home/alice/todo.txt", files["home/alice/todo.txt"]},
 		{disk + "@2", true, "etc/hostname", files["etc/hostname"]},
 		{disk, false, "grub/grub.cfg", "set timeout=5\n"}, // first file system: FAT
+		{wholeDisk(t), false, "etc/hostname", files["etc/hostname"]},
 	} {
 		crash := c.crash
 		if c.target == disk && !vmount.KernelHasFS("vfat") {

@@ -3,6 +3,7 @@ package vmdk_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"testing"
@@ -72,4 +73,25 @@ func BenchmarkReadSparse(b *testing.B) {
 	var m memFile
 	n, _ := vmdk.WriteSparse(context.Background(), &m, bytes.NewReader(disk), int64(len(disk)), nil)
 	benchRead(b, m.b[:n])
+}
+
+// BenchmarkCopyAllocated restores a streamOptimized image with 1 and 2
+// workers (parallel inflate).
+func BenchmarkCopyAllocated(b *testing.B) {
+	disk := benchDisk()
+	var img bytes.Buffer
+	vmdk.WriteStreamOptimized(context.Background(), &img, bytes.NewReader(disk), int64(len(disk)), nil)
+	for _, workers := range []int{1, 2} {
+		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
+			b.SetBytes(int64(len(disk)))
+			for b.Loop() {
+				d, _ := vmdk.NewSparseReader(bytes.NewReader(img.Bytes()), int64(img.Len()))
+				var m memFile
+				m.b = make([]byte, len(disk))
+				if _, err := d.CopyAllocated(context.Background(), &m, workers); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

@@ -219,3 +219,22 @@ func TestDescriptorRefusals(t *testing.T) {
 		}
 	}
 }
+
+func TestCopyAllocated(t *testing.T) {
+	disk := sampleDisk()
+	img := streamImage(t)
+	d, err := vmdk.NewSparseReader(bytes.NewReader(img), int64(len(img)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &memFile{b: make([]byte, len(disk))}
+	n, err := d.CopyAllocated(context.Background(), m, 3)
+	if err != nil || !bytes.Equal(m.b, disk) {
+		t.Fatalf("CopyAllocated: %d, %v, equal=%v", n, err, bytes.Equal(m.b, disk))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := d.CopyAllocated(ctx, &memFile{}, 2); !errors.Is(err, context.Canceled) {
+		t.Errorf("canceled: %v", err)
+	}
+}
