@@ -336,6 +336,21 @@ func mergeRanges(a, b [][2]int64, size int64, fn func(off, n int64) error) error
 // LayerAllocated is Allocated for this disk alone, without its parents:
 // for a delta disk, the ranges written since the snapshot.
 func (d *Disk) LayerAllocated(fn func(off, n int64) error) error {
+	// Ranges that touch across extent boundaries are reported as one.
+	cur, end := int64(-1), int64(-1)
+	emit := func(off, n int64) error {
+		if cur >= 0 && off == end {
+			end += n
+			return nil
+		}
+		if cur >= 0 {
+			if err := fn(cur, end-cur); err != nil {
+				return err
+			}
+		}
+		cur, end = off, off+n
+		return nil
+	}
 	for _, sp := range d.extents {
 		switch {
 		case sp.sparse != nil:
@@ -344,7 +359,7 @@ func (d *Disk) LayerAllocated(fn func(off, n int64) error) error {
 				if n <= 0 {
 					return nil
 				}
-				return fn(sp.start+off, n)
+				return emit(sp.start+off, n)
 			})
 			if err != nil {
 				return err
@@ -352,11 +367,14 @@ func (d *Disk) LayerAllocated(fn func(off, n int64) error) error {
 		case sp.desc.Type == ExtentZero:
 		default:
 			if sp.size > 0 {
-				if err := fn(sp.start, sp.size); err != nil {
+				if err := emit(sp.start, sp.size); err != nil {
 					return err
 				}
 			}
 		}
+	}
+	if cur >= 0 {
+		return fn(cur, end-cur)
 	}
 	return nil
 }
