@@ -216,3 +216,15 @@ func FuzzOptions(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkOptionIter(b *testing.B) {
+	b.ReportAllocs()
+	n := 0
+	for i := 0; i < b.N; i++ {
+		it := Options(optLinuxSYN)
+		for it.Next() {
+			n += int(it.Option().Kind)
+		}
+	}
+	_ = n
+}
