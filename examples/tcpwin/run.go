@@ -117,7 +117,11 @@ func runCapture(cmd string, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer src.Close()
-	a := tcpwin.NewAnalyzer(src, &tcpwin.Config{MaxConns: *maxConns, IdleTimeout: *idle})
+	cfg := &tcpwin.Config{MaxConns: *maxConns, IdleTimeout: *idle}
+	if cmd != "conns" {
+		cfg.OnClose = func(*tcpwin.Conn) {} // keep no summaries: memory stays bounded
+	}
+	a := tcpwin.NewAnalyzer(src, cfg)
 	var t *table
 	switch cmd {
 	case "handshakes":
