@@ -6,7 +6,9 @@ package vcbsim
 
 import (
 	"context"
+	crand "crypto/rand"
 	"crypto/tls"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -44,6 +46,10 @@ func Start() (*Sim, error) {
 	}
 	m.Service.TLS = new(tls.Config)
 	m.Service.RegisterEndpoints = true
+	// Real credentials, so that a wrong password is refused.
+	var pw [12]byte
+	_, _ = crand.Read(pw[:])
+	m.Service.Listen = &url.URL{Host: "127.0.0.1:0", User: url.UserPassword("administrator@vsphere.local", hex.EncodeToString(pw[:]))}
 	s := m.Service.NewServer()
 	u := *s.URL
 	user := u.User.Username()
