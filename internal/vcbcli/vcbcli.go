@@ -94,6 +94,7 @@ func StartSim(ctx context.Context, demo bool) (*vcbsim.Sim, vcb.Config, error) {
 // Connect dials per the flags (or starts the simulator with -sim).
 func (c *Conn) Connect(ctx context.Context, stdin *os.File, stderr io.Writer) (*Session, error) {
 	if c.Sim {
+		vcbsim.Quiet()
 		sim, cfg, err := StartSim(ctx, !c.SimEmpty)
 		if err != nil {
 			return nil, err

@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"log"
 	"math/rand/v2"
 	"net/url"
 	"os"
@@ -272,4 +273,13 @@ func DefaultPool(ctx context.Context, finder *find.Finder) (*object.ResourcePool
 		return cl[0].ResourcePool(ctx)
 	}
 	return finder.DefaultResourcePool(ctx)
+}
+
+// Quiet discards the standard logger's output (where the simulator and
+// net/http log TLS retries, NFC lease lookups and their own quirks) and
+// returns a function restoring it. For the demo and -sim command lines.
+func Quiet() (restore func()) {
+	w := log.Writer()
+	log.SetOutput(io.Discard)
+	return func() { log.SetOutput(w) }
 }
