@@ -63,6 +63,8 @@ type ApplyOptions struct {
 	// instead of rolling back on the first failure. Failures are recorded
 	// in Change.Err and joined into the returned error.
 	ContinueOnError bool
+	// DryRun validates and returns the plan without writing (see Plan).
+	DryRun bool
 	// OnChange, if set, is called after each setting is handled, in order.
 	OnChange func(Change)
 }
@@ -144,7 +146,13 @@ func (fs *FS) ApplyWith(ctx context.Context, settings []Setting, opts *ApplyOpti
 
 func (fs *FS) apply(ctx context.Context, t *Transaction, settings []Setting, opts *ApplyOptions) error {
 	plan, err := fs.plan(ctx, settings, opts.ContinueOnError)
-	if err != nil {
+	if opts.DryRun || err != nil && !opts.ContinueOnError {
+		t.changes = plan
+		if opts.OnChange != nil {
+			for _, c := range plan {
+				opts.OnChange(c)
+			}
+		}
 		return err
 	}
 	var errs []error
@@ -153,8 +161,15 @@ func (fs *FS) apply(ctx context.Context, t *Transaction, settings []Setting, opt
 		if c.Err == nil && !c.Unchanged {
 			if err := ctx.Err(); err != nil {
 				c.Err = keyErr(c.Key, c.Requested, OpWrite, err)
-			} else if err := fs.writeVerified(c.Key, c.Requested, c.New, c.Old, !c.WriteOnly); err != nil {
-				c.Err = err
+			} else {
+				spec, _ := Lookup(c.Key)
+				got, err := fs.writeVerifiedRounded(c.Key, c.Requested, c.New, c.Old, !c.WriteOnly, spec.Rounded)
+				if err != nil {
+					c.Err = err
+				} else if !sameValue(got, c.New) {
+					c.Warnings = append(c.Warnings, fmt.Sprintf("the kernel stored %s for %s (clock-tick rounding)", got, c.New))
+					c.New = got
+				}
 			}
 			if c.Err != nil && !plan[i].ignore() && !opts.ContinueOnError {
 				failed := *c
@@ -180,14 +195,16 @@ func (fs *FS) apply(ctx context.Context, t *Transaction, settings []Setting, opt
 // ignore reports whether a failure of c is tolerated ("-key" lines).
 func (c *Change) ignore() bool { return c.ignored }
 
-// plan expands, deduplicates, snapshots and validates. With keepGoing,
-// per-setting failures are recorded in Change.Err instead of aborting.
+// plan expands, deduplicates, snapshots and validates, keeping the order
+// of the settings. With keepGoing, per-setting failures are recorded in
+// Change.Err instead of aborting. It must run inside fs.run.
 func (fs *FS) plan(ctx context.Context, settings []Setting, keepGoing bool) ([]Change, error) {
 	type item struct {
-		k Key
-		s Setting
+		k   Key
+		s   Setting
+		err error // a failure found while expanding
 	}
-	var explicit = map[string]bool{}
+	explicit := map[string]bool{}
 	var excludes []Key
 	for _, s := range settings {
 		if s.Exclude {
@@ -201,89 +218,77 @@ func (fs *FS) plan(ctx context.Context, settings []Setting, keepGoing bool) ([]C
 		}
 	}
 	var items []item
-	var out []Change
-	var errs []error
-	fail := func(c Change, err error, ignore bool) error {
-		c.Err, c.ignored = err, ignore
-		out = append(out, c)
-		if ignore || keepGoing {
-			if !ignore {
-				errs = append(errs, err)
-			}
-			return nil
-		}
-		return err
-	}
 	for _, s := range settings {
 		if s.Exclude {
 			continue
 		}
 		p, err := ParsePattern(s.Key)
-		if err != nil {
-			if err := fail(Change{Requested: s.Value, Source: s.Source}, err, s.IgnoreErrors); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		if !p.IsGlob() {
-			items = append(items, item{p, s})
-			continue
-		}
-		if fs.netns != "" && !p.Namespaced() {
-			if err := fail(Change{Key: p, Requested: s.Value, Source: s.Source}, fs.checkScope(p, s.Value, OpWrite), s.IgnoreErrors); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		keys, _ := fs.glob(p)
-	expand:
-		for _, k := range keys {
-			if explicit[k.Path()] {
-				continue
-			}
-			for _, x := range excludes {
-				if k.Match(x) {
-					continue expand
+		switch {
+		case err != nil:
+			items = append(items, item{s: s, err: err})
+		case !p.IsGlob():
+			items = append(items, item{k: p, s: s})
+		case fs.netns != "" && !p.Namespaced():
+			items = append(items, item{k: p, s: s, err: fs.checkScope(p, s.Value, OpWrite)})
+		default:
+			keys, _ := fs.glob(p)
+		expand:
+			for _, k := range keys {
+				if explicit[k.Path()] {
+					continue
 				}
+				for _, x := range excludes {
+					if k.Match(x) {
+						continue expand
+					}
+				}
+				items = append(items, item{k: k, s: s})
 			}
-			items = append(items, item{k, s})
 		}
 	}
 	// Deduplicate: the last occurrence wins, in its position.
 	last := map[string]int{}
 	for i, it := range items {
-		last[it.k.Path()] = i
+		if it.err == nil {
+			last[it.k.Path()] = i
+		}
 	}
+	var out []Change
+	var errs []error
 	for i, it := range items {
-		if last[it.k.Path()] != i {
+		if it.err == nil && last[it.k.Path()] != i {
 			continue
 		}
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		c := Change{Key: it.k, Requested: it.s.Value, Source: it.s.Source, ignored: it.s.IgnoreErrors}
-		if err := fs.checkScope(it.k, it.s.Value, OpWrite); err != nil {
-			if err := fail(c, err, it.s.IgnoreErrors); err != nil {
-				return nil, err
-			}
-			continue
+		err := it.err
+		if err == nil {
+			err = fs.checkScope(it.k, it.s.Value, OpWrite)
 		}
-		old, haveOld, err := fs.snapshot(it.k)
+		if err == nil {
+			var old string
+			var haveOld bool
+			if old, haveOld, err = fs.snapshot(it.k); err != nil {
+				err = keyErr(it.k, it.s.Value, OpRead, err)
+			} else {
+				var v Validated
+				if v, err = Validate(it.k, it.s.Value, old, haveOld); err == nil {
+					c.Old, c.New, c.Warnings, c.WriteOnly = old, v.Canonical, v.Warnings, !haveOld
+					c.Unchanged = haveOld && sameValue(old, v.Canonical)
+				}
+			}
+		}
 		if err != nil {
-			if err := fail(c, keyErr(it.k, it.s.Value, OpRead, err), it.s.IgnoreErrors); err != nil {
-				return nil, err
+			c.Err = err
+			if !c.ignored {
+				if !keepGoing {
+					return nil, err
+				}
+				errs = append(errs, err)
 			}
-			continue
 		}
-		v, err := Validate(it.k, it.s.Value, old, haveOld)
-		if err != nil {
-			if err := fail(c, err, it.s.IgnoreErrors); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		c.Old, c.New, c.Warnings, c.WriteOnly = old, v.Canonical, v.Warnings, !haveOld
-		c.Unchanged = haveOld && sameValue(old, v.Canonical)
 		out = append(out, c)
 	}
 	return out, errors.Join(errs...)

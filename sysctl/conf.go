@@ -15,7 +15,11 @@ type SyntaxError struct {
 	Line int
 	Text string
 	Msg  string
+	Err  error // the cause, e.g. a key error wrapping ErrBadKey
 }
+
+// Unwrap returns the cause.
+func (e *SyntaxError) Unwrap() error { return e.Err }
 
 func (e *SyntaxError) Error() string {
 	return fmt.Sprintf("%s:%d: %s: %q", e.File, e.Line, e.Msg, e.Text)
@@ -119,7 +123,9 @@ func parseLine(line, file string, n int) (*Setting, error) {
 		return nil, bad("empty key")
 	}
 	if _, err := ParsePattern(s.Key); err != nil {
-		return nil, bad(err.Error())
+		e := bad(err.Error()).(*SyntaxError)
+		e.Err = err
+		return nil, e
 	}
 	return s, nil
 }

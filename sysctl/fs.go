@@ -1,10 +1,12 @@
 package sysctl
 
 import (
-	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -27,6 +29,10 @@ type FS struct {
 	// netns is set for a network-namespace scope: only net.* keys allowed.
 	netns  string
 	closer func() error
+
+	rootOnce sync.Once
+	rootfd   int
+	rootErr  error
 }
 
 // NewFS returns the sysctl tree rooted at root; "" means DefaultRoot.
@@ -60,37 +66,65 @@ func (fs *FS) NetNS() string { return fs.netns }
 func (fs *FS) checkScope(k Key, value string, op Op) error {
 	if fs.netns != "" && !k.Namespaced() {
 		return &Error{Key: k.String(), Value: value, Op: op,
-			Err: errors.Join(ErrNotNamespaced, errors.New("only net.* keys are per network namespace; "+
-				k.String()+" would change the host, refused in scope "+fs.netns))}
+			Err: fmt.Errorf("%w: %s", ErrNotNamespaced, "only net.* keys are per network namespace; "+
+				k.String()+" would change the host, refused in scope "+fs.netns)}
 	}
 	return nil
 }
 
-// open opens key k below the root without following symlinks out of it.
-// It uses openat2(RESOLVE_BENEATH|RESOLVE_NO_MAGICLINKS) and falls back to
-// a resolved-path check on kernels without openat2.
-func (fs *FS) open(rel string, flags int) (*os.File, error) {
-	dir, err := unix.Open(fs.root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+// rootFD returns a cached O_PATH descriptor of the root directory.
+func (fs *FS) rootFD() (int, error) {
+	fs.rootOnce.Do(func() {
+		fd, err := unix.Open(fs.root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			fs.rootErr = &os.PathError{Op: "open", Path: fs.root, Err: err}
+			return
+		}
+		fs.rootfd = fd
+		runtime.AddCleanup(fs, func(fd int) { unix.Close(fd) }, fd)
+	})
+	return fs.rootfd, fs.rootErr
+}
+
+// openFD opens rel below the root without following symlinks out of it,
+// with openat2(RESOLVE_BENEATH|RESOLVE_NO_MAGICLINKS), falling back to a
+// resolved-path check on kernels without openat2. The net.* entries are
+// looked up in the network namespace of the calling thread.
+func (fs *FS) openFD(rel string, flags int) (int, error) {
+	dir, err := fs.rootFD()
 	if err != nil {
-		return nil, &os.PathError{Op: "open", Path: fs.root, Err: err}
+		return -1, err
 	}
-	defer unix.Close(dir)
 	for {
 		fd, err := unix.Openat2(dir, rel, &unix.OpenHow{
 			Flags:   uint64(flags | unix.O_CLOEXEC),
 			Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_MAGICLINKS,
 		})
-		if err == unix.EINTR {
+		switch err {
+		case nil:
+			return fd, nil
+		case unix.EINTR:
 			continue
+		case unix.ENOSYS:
+			f, err := fs.openFallback(rel, flags)
+			if err != nil {
+				return -1, err
+			}
+			fd, err := unix.Dup(int(f.Fd()))
+			f.Close()
+			return fd, err
 		}
-		if err == unix.ENOSYS {
-			return fs.openFallback(rel, flags)
-		}
-		if err != nil {
-			return nil, &os.PathError{Op: "open", Path: filepath.Join(fs.root, rel), Err: err}
-		}
-		return os.NewFile(uintptr(fd), filepath.Join(fs.root, rel)), nil
+		return -1, &os.PathError{Op: "open", Path: filepath.Join(fs.root, rel), Err: err}
 	}
+}
+
+// open is openFD returning an *os.File.
+func (fs *FS) open(rel string, flags int) (*os.File, error) {
+	fd, err := fs.openFD(rel, flags)
+	if err != nil {
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), filepath.Join(fs.root, rel)), nil
 }
 
 func (fs *FS) openFallback(rel string, flags int) (*os.File, error) {

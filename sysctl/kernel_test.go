@@ -280,3 +280,56 @@ func TestKernelProcPidRootShowsOpenersNamespace(t *testing.T) {
 		t.Fatalf("/proc/PID/root/proc/sys = %q; expected the opener's (host) value %q", got, hostVal)
 	}
 }
+
+// TestKernelReadBackMismatch writes a value the kernel stores in another
+// spelling: the read-back differs, the old value is restored and the
+// error says so. (The canonical spelling is then accepted.)
+func TestKernelReadBackMismatch(t *testing.T) {
+	ns := newNetNS(t)
+	fs, err := OpenNetNS("/run/netns/" + ns) // by path this time
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fs.Close()
+	const key = "net.ipv4.tcp_fastopen_key"
+	old := nsCat(t, ns, key)
+	_, err = fs.Set(context.Background(), key, "1-2-3-4")
+	var se *Error
+	if !errors.Is(err, ErrMismatch) || !errors.As(err, &se) || se.Op != OpVerify {
+		t.Fatalf("Set = %v, want ErrMismatch from verify", err)
+	}
+	if got := nsCat(t, ns, key); got != old {
+		t.Fatalf("not restored: %q, want %q", got, old)
+	}
+	if _, err := fs.Set(context.Background(), key, "00000001-00000002-00000003-00000004"); err != nil {
+		t.Fatalf("canonical spelling: %v", err)
+	}
+}
+
+// TestKernelErrnoSentinels maps EIO (stable_secret before it is set) and
+// EROFS (a read-only bind mount of a fake tree) to their sentinels.
+func TestKernelErrnoSentinels(t *testing.T) {
+	ns := newNetNS(t)
+	fs := openNS(t, ns)
+	if _, err := fs.Read("net.ipv6.conf.lo.stable_secret"); !errors.Is(err, ErrIO) {
+		t.Errorf("stable_secret: %v, want ErrIO", err)
+	}
+	ro := fakeTree(t, map[string]string{"net.ipv4.tcp_sack": "1"})
+	dir := ro.Root()
+	if err := syscall.Mount(dir, dir, "", syscall.MS_BIND, ""); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Unmount(dir, syscall.MNT_DETACH) })
+	if err := syscall.Mount("", dir, "", syscall.MS_REMOUNT|syscall.MS_BIND|syscall.MS_RDONLY, ""); err != nil {
+		t.Fatal(err)
+	}
+	fs2, err := NewFS(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = fs2.Set(context.Background(), "net.ipv4.tcp_sack", "0")
+	var se *Error
+	if !errors.Is(err, ErrReadOnlyFS) || !errors.As(err, &se) || se.Key != "net.ipv4.tcp_sack" || se.Value != "0" {
+		t.Fatalf("write on a read-only tree: %v, want *Error wrapping ErrReadOnlyFS", err)
+	}
+}

@@ -32,6 +32,11 @@ type Spec struct {
 	Ranged   bool
 	// WriteOnly keys cannot be read back (net.ipv4.route.flush).
 	WriteOnly bool
+	// Rounded keys are stored in clock ticks (jiffies), so the value read
+	// back may differ from the value written by rounding (writing 1 to
+	// neigh locktime, in 1/100 s, reads back 0 with HZ=250). A differing
+	// integer read-back is accepted with a warning instead of being undone.
+	Rounded bool
 	// Check runs on the parsed fields after the range check; it returns
 	// warnings (accepted but suspicious) or an error (refused).
 	Check func(v []int64) (warnings []string, err error)
@@ -46,6 +51,10 @@ const (
 func boolSpec(doc string) Spec { return Spec{Kind: KindBool, Min: 0, Max: 1, Ranged: true, Doc: doc} }
 func rangeSpec(min, max int64, doc string) Spec {
 	return Spec{Kind: KindInt, Min: min, Max: max, Ranged: true, Doc: doc}
+}
+
+func ticks(min int64, doc string) Spec {
+	return Spec{Kind: KindInt, Min: min, Max: intMax, Ranged: true, Rounded: true, Doc: doc}
 }
 
 // memTriple is tcp_rmem/tcp_wmem: min, default, max; each >= 1 (extra1 =
@@ -150,6 +159,14 @@ var patternKnowledge = []struct {
 	{MustParsePattern("net.ipv4.conf.*.arp_ignore"), rangeSpec(0, 8, "ARP reply mode")},
 	{MustParsePattern("net.ipv4.conf.*.arp_announce"), rangeSpec(0, 2, "ARP source address mode")},
 	{MustParsePattern("net.ipv6.conf.*.disable_ipv6"), boolSpec("disable IPv6")},
+	{MustParsePattern("net.*.neigh.*.anycast_delay"), ticks(0, "anycast reply delay (1/100 s)")},
+	{MustParsePattern("net.*.neigh.*.proxy_delay"), ticks(0, "proxy reply delay (1/100 s)")},
+	{MustParsePattern("net.*.neigh.*.locktime"), ticks(0, "minimum entry lifetime (1/100 s)")},
+	{MustParsePattern("net.*.neigh.*.base_reachable_time_ms"), ticks(0, "reachable time base (ms)")},
+	{MustParsePattern("net.*.neigh.*.retrans_time_ms"), ticks(0, "retransmit time (ms)")},
+	{MustParsePattern("net.*.neigh.*.interval_probe_time_ms"), ticks(1, "probe interval (ms)")},
+	{MustParsePattern("net.*.neigh.*.base_reachable_time"), ticks(0, "deprecated: reachable time base (s)")},
+	{MustParsePattern("net.*.neigh.*.retrans_time"), ticks(0, "deprecated: retransmit time (1/100 s)")},
 	{MustParsePattern("net.ipv6.conf.*.forwarding"), boolSpec("IPv6 forwarding")},
 }
 

@@ -65,7 +65,11 @@ func openNetNSPath(path, label string) (*FS, error) {
 	if err := <-started; err != nil {
 		return nil, &os.PathError{Op: "setns", Path: path, Err: err}
 	}
-	return &FS{root: DefaultRoot, run: w.run, netns: label, closer: w.close}, nil
+	fs := &FS{root: DefaultRoot, run: w.run, netns: label, closer: w.close}
+	// A namespace scope that is dropped without Close still releases its
+	// thread.
+	runtime.AddCleanup(fs, func(w *nsWorker) { w.close() }, w)
+	return fs, nil
 }
 
 type nsWorker struct {

@@ -2,7 +2,6 @@ package sysctl
 
 import (
 	"errors"
-	"io"
 	"os"
 	"slices"
 	"strconv"
@@ -19,18 +18,31 @@ const maxValue = 1 << 20
 // readRaw returns the file content of k with one trailing newline removed.
 // Must run inside fs.run.
 func (fs *FS) readRaw(k Key) (string, error) {
-	f, err := fs.open(k.Path(), os.O_RDONLY)
+	fd, err := fs.openFD(k.Path(), unix.O_RDONLY)
 	if err != nil {
 		return "", err
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err == nil && st.IsDir() {
-		return "", syscall.EISDIR
-	}
-	b, err := io.ReadAll(io.LimitReader(f, maxValue))
-	if err != nil {
-		return "", err
+	defer unix.Close(fd)
+	var buf [256]byte
+	b := buf[:0]
+	for {
+		if len(b) == cap(b) {
+			if len(b) >= maxValue {
+				break
+			}
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := unix.Read(fd, b[len(b):cap(b)])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return "", &os.PathError{Op: "read", Path: k.Path(), Err: err}
+		}
+		if n == 0 {
+			break
+		}
+		b = b[:len(b)+n]
 	}
 	return strings.TrimSuffix(string(b), "\n"), nil
 }
@@ -120,13 +132,81 @@ func parseInts(s string) ([]int64, error) {
 type Entry struct {
 	Key   Key
 	Value string
-	Err   error // read error for this key (e.g. ErrPermission for write-only keys)
+	Mode  os.FileMode // permission bits of the file (0200 for write-only keys)
+	Err   error       // read error for this key (e.g. ErrPermission for write-only keys)
+}
+
+// StatAll is Stat for many keys in one pass (one hop to the namespace
+// thread for a namespace scope). errs[i] is the error for keys[i].
+func (fs *FS) StatAll(keys []string) (infos []os.FileInfo, errs []error) {
+	infos, errs = make([]os.FileInfo, len(keys)), make([]error, len(keys))
+	parsed := make([]Key, len(keys))
+	for i, key := range keys {
+		k, err := ParseKey(key)
+		if err == nil {
+			err = fs.checkScope(k, "", OpRead)
+		}
+		parsed[i], errs[i] = k, err
+	}
+	if rerr := fs.run(func() {
+		for i, k := range parsed {
+			if errs[i] != nil {
+				continue
+			}
+			st, err := fs.stat(k)
+			if err != nil {
+				errs[i] = keyErr(k, "", OpRead, err)
+				continue
+			}
+			infos[i] = st
+		}
+	}); rerr != nil {
+		for i := range errs {
+			errs[i] = rerr
+		}
+	}
+	return infos, errs
+}
+
+// Stat returns the file information of key (its mode tells read-only and
+// write-only keys apart).
+func (fs *FS) Stat(key string) (os.FileInfo, error) {
+	k, err := ParseKey(key)
+	if err != nil {
+		return nil, err
+	}
+	if err := fs.checkScope(k, "", OpRead); err != nil {
+		return nil, err
+	}
+	var st os.FileInfo
+	if rerr := fs.run(func() { st, err = fs.stat(k) }); rerr != nil {
+		return nil, rerr
+	}
+	if err != nil {
+		return nil, keyErr(k, "", OpRead, err)
+	}
+	return st, nil
 }
 
 // List returns every key under prefix (a key or directory such as "net.ipv4",
 // or "" for the whole tree), or matching the glob pattern prefix, sorted
 // like procps sysctl -a prints them. Values that cannot be read carry Err.
 func (fs *FS) List(prefix string) ([]Entry, error) {
+	return fs.ListWith(prefix, nil)
+}
+
+// ListOptions tune ListWith; nil means the defaults of List.
+type ListOptions struct {
+	// Deprecated includes keys procps hides by default
+	// (neigh base_reachable_time and retrans_time, superseded by *_ms).
+	Deprecated bool
+}
+
+// ListWith is List with options.
+func (fs *FS) ListWith(prefix string, opts *ListOptions) ([]Entry, error) {
+	if opts == nil {
+		opts = &ListOptions{}
+	}
 	var p Key
 	if prefix != "" {
 		var err error
@@ -139,7 +219,7 @@ func (fs *FS) List(prefix string) ([]Entry, error) {
 	}
 	var out []Entry
 	var err error
-	if rerr := fs.run(func() { out, err = fs.list(p) }); rerr != nil {
+	if rerr := fs.run(func() { out, err = fs.list(p, opts.Deprecated) }); rerr != nil {
 		return nil, rerr
 	}
 	return out, err
@@ -199,7 +279,11 @@ func matchPart(pattern, name string) (bool, error) {
 }
 
 func (fs *FS) stat(k Key) (os.FileInfo, error) {
-	f, err := fs.open(k.Path(), os.O_RDONLY|unix.O_PATH)
+	rel := k.Path()
+	if rel == "" {
+		rel = "."
+	}
+	f, err := fs.open(rel, os.O_RDONLY|unix.O_PATH)
 	if err != nil {
 		return nil, err
 	}
@@ -228,7 +312,7 @@ var verboten = map[string]bool{"stat_refresh": true}
 // deprecated keys are hidden from listings, as procps does by default.
 var deprecated = map[string]bool{"base_reachable_time": true, "retrans_time": true}
 
-func (fs *FS) list(p Key) ([]Entry, error) {
+func (fs *FS) list(p Key, withDeprecated bool) ([]Entry, error) {
 	var roots []Key
 	if p.IsGlob() {
 		ks, err := fs.glob(p)
@@ -254,7 +338,7 @@ func (fs *FS) list(p Key) ([]Entry, error) {
 		}
 		if st != nil && !st.IsDir() {
 			v, err := fs.readRaw(k)
-			e := Entry{Key: k, Value: v}
+			e := Entry{Key: k, Value: v, Mode: st.Mode().Perm()}
 			if err != nil {
 				e.Err = keyErr(k, "", OpRead, err)
 			}
@@ -266,7 +350,7 @@ func (fs *FS) list(p Key) ([]Entry, error) {
 			return keyErr(k, "", OpList, err)
 		}
 		for _, n := range names {
-			if verboten[n] || deprecated[n] {
+			if verboten[n] || deprecated[n] && !withDeprecated {
 				continue
 			}
 			if err := walk(k.child(n)); err != nil {

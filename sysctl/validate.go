@@ -77,7 +77,7 @@ func Validate(k Key, value, current string, haveCurrent bool) (Validated, error)
 }
 
 func invalid(k Key, value string, err error) error {
-	return &Error{Key: k.String(), Value: value, Op: OpValidate, Err: errors.Join(ErrInvalid, err)}
+	return &Error{Key: k.String(), Value: value, Op: OpValidate, Err: fmt.Errorf("%w: %w", ErrInvalid, err)}
 }
 
 // inferSpec derives a shape from the current value: all-integer values keep

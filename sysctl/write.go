@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -12,34 +13,25 @@ import (
 // writeOnce writes value plus a newline to k in a single write(2). It must
 // run inside fs.run.
 func (fs *FS) writeOnce(k Key, value string) error {
-	f, err := fs.open(k.Path(), os.O_WRONLY|os.O_TRUNC)
+	fd, err := fs.openFD(k.Path(), unix.O_WRONLY|unix.O_TRUNC)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
+	defer unix.Close(fd)
 	buf := []byte(value + "\n")
-	var n int
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return err
-	}
-	if cerr := rc.Write(func(fd uintptr) bool {
-		for {
-			n, err = unix.Write(int(fd), buf)
-			if err != unix.EINTR {
-				return true
-			}
+	for {
+		n, err := unix.Write(fd, buf)
+		if err == unix.EINTR {
+			continue
 		}
-	}); cerr != nil {
-		return cerr
+		if err != nil {
+			return &os.PathError{Op: "write", Path: k.Path(), Err: err}
+		}
+		if n != len(buf) {
+			return io.ErrShortWrite
+		}
+		return nil
 	}
-	if err != nil {
-		return err
-	}
-	if n != len(buf) {
-		return io.ErrShortWrite
-	}
-	return nil
 }
 
 // writeVerified writes canonical to k, reads it back and compares. When
@@ -47,6 +39,13 @@ func (fs *FS) writeOnce(k Key, value string) error {
 // kernel may have committed leading fields of a rejected vector). It must
 // run inside fs.run.
 func (fs *FS) writeVerified(k Key, requested, canonical, old string, haveOld bool) error {
+	_, err := fs.writeVerifiedRounded(k, requested, canonical, old, haveOld, false)
+	return err
+}
+
+// writeVerifiedRounded is writeVerified; with rounded, an integer read-back
+// that differs from canonical is accepted and returned (clock-tick keys).
+func (fs *FS) writeVerifiedRounded(k Key, requested, canonical, old string, haveOld, rounded bool) (string, error) {
 	werr := fs.writeOnce(k, canonical)
 	if werr != nil {
 		e := keyErr(k, requested, OpWrite, werr)
@@ -55,10 +54,10 @@ func (fs *FS) writeVerified(k Key, requested, canonical, old string, haveOld boo
 				e.Err = errors.Join(werr, rerr)
 			}
 		}
-		return e
+		return "", e
 	}
 	if !haveOld {
-		return nil // write-only key: nothing to compare with or restore
+		return canonical, nil // write-only key: nothing to compare with or restore
 	}
 	got, rerr := fs.readRaw(k)
 	if rerr != nil {
@@ -66,7 +65,12 @@ func (fs *FS) writeVerified(k Key, requested, canonical, old string, haveOld boo
 		if err := fs.restoreIfChanged(k, old); err != nil {
 			e.Err = errors.Join(rerr, err)
 		}
-		return e
+		return "", e
+	}
+	if rounded && !sameValue(got, canonical) {
+		if _, err := parseDecimal(strings.TrimSpace(got)); err == nil {
+			return got, nil
+		}
 	}
 	if !sameValue(got, canonical) {
 		cause := fmt.Errorf("%w: wrote %q, read back %q", ErrMismatch, canonical, got)
@@ -74,9 +78,9 @@ func (fs *FS) writeVerified(k Key, requested, canonical, old string, haveOld boo
 		if err := fs.restoreIfChanged(k, old); err != nil {
 			e.Err = errors.Join(cause, err)
 		}
-		return e
+		return "", e
 	}
-	return nil
+	return got, nil
 }
 
 // restoreIfChanged puts old back when the current value differs from it.

@@ -6,7 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"syscall"
+	"runtime"
 	"testing"
 	"time"
 
@@ -89,16 +89,6 @@ func synthCapture(b testing.TB, conns, pkts int) []byte {
 		}
 	}
 	return buf.Bytes()
-}
-
-// cpuTime returns the process's user+system CPU time: on a loaded machine
-// the CPU time per packet compares runs better than wall time.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // reportPerPacket adds packets/s (wall) and cpu-ns/pkt (CPU time) metrics
@@ -217,5 +207,89 @@ func BenchmarkAnalyzeBaseline(b *testing.B) {
 		}
 	}
 	reportPerPacket(b, b.N, cpu0)
+	_ = sink
+}
+
+// BenchmarkAnalyzeVsBaseline runs the full analysis and the bare gopacket
+// loop (as in BenchmarkAnalyzeBaseline) over the same capture, alternating
+// in chunks of 16384 packets so that both see the same machine load, and
+// reports each one's packets/s and the ratio analysis/baseline (target >=
+// 0.8), in wall time and in CPU time. One op is one pass over the capture
+// with each.
+func BenchmarkAnalyzeVsBaseline(b *testing.B) {
+	data, name := analyzeBenchCapture(b)
+	b.Logf("capture %s, %d bytes", name, len(data))
+	var (
+		eth     layers.Ethernet
+		dot1q   layers.Dot1Q
+		ip4     layers.IPv4
+		ip6     layers.IPv6
+		tcp     layers.TCP
+		payload gopacket.Payload
+		decoded = make([]gopacket.LayerType, 0, 8)
+	)
+	parser := gopacket.NewDecodingLayerParser(layers.LayerTypeEthernet, &eth, &dot1q, &ip4, &ip6, &tcp, &payload)
+	parser.IgnoreUnsupported = true
+	const chunk = 16384
+	var wallA, wallB, cpuA, cpuB time.Duration
+	var pktsA, pktsB int
+	sink := 0
+	b.ReportAllocs()
+	b.ResetTimer()
+	runtime.LockOSThread() // threadCPUTime measures this goroutine
+	defer runtime.UnlockOSThread()
+	for i := 0; i < b.N; i++ {
+		src, err := NewReader(bytes.NewReader(data), name)
+		if err != nil {
+			b.Fatal(err)
+		}
+		a := NewAnalyzer(src, &Config{OnClose: func(*Conn) {}})
+		r, err := pcapgo.NewReader(bytes.NewReader(data))
+		if err != nil {
+			b.Skipf("baseline reads classic pcap only: %v", err)
+		}
+		doneA, doneB := false, false
+		for !doneA || !doneB {
+			if !doneA {
+				t0, c0 := time.Now(), threadCPUTime()
+				for n := 0; n < chunk; n++ {
+					if !a.Next() {
+						doneA = true
+						break
+					}
+					pktsA++
+				}
+				wallA += time.Since(t0)
+				cpuA += threadCPUTime() - c0
+			}
+			if !doneB {
+				t0, c0 := time.Now(), threadCPUTime()
+				for n := 0; n < chunk; n++ {
+					frame, _, err := r.ZeroCopyReadPacketData()
+					if err != nil {
+						doneB = true
+						break
+					}
+					_ = parser.DecodeLayers(frame, &decoded)
+					if len(decoded) >= 3 {
+						sink += int(tcp.Window)
+					}
+					pktsB++
+				}
+				wallB += time.Since(t0)
+				cpuB += threadCPUTime() - c0
+			}
+		}
+		if err := a.Err(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	rate := func(n int, d time.Duration) float64 { return float64(n) / d.Seconds() }
+	b.ReportMetric(rate(pktsA, wallA), "analyze-pkts/s")
+	b.ReportMetric(rate(pktsB, wallB), "baseline-pkts/s")
+	b.ReportMetric(rate(pktsA, wallA)/rate(pktsB, wallB), "ratio-wall")
+	if cpuA > 0 && cpuB > 0 {
+		b.ReportMetric(rate(pktsA, cpuA)/rate(pktsB, cpuB), "ratio-cpu")
+	}
 	_ = sink
 }

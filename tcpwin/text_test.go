@@ -165,3 +165,24 @@ func TestTextErrors(t *testing.T) {
 		t.Fatalf("long line: %v", err)
 	}
 }
+
+func TestEncodeOptions(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"mss 1460,sackOK,TS val 1 ecr 2,nop,wscale 7", "020405b40402080a000000010000000201030307"},
+		{"nop,nop,sack 2 {1:2}{3:4}", "0101051200000001000000020000000300000004"},
+		{"md5 valid", "1312" + strings.Repeat("00", 16)},
+		{"uto 5min,eol", "1c0480051c"[:8] + "00"},
+		{"tfo cookie 0a0b0c0d,exp-tfo cookiereq", "22060a0b0c0dfe04f989"},
+		{"unknown-99 0x0102,mptcp capable v1,[bad opt]", "63040102"},
+		{"wscale 300,mss x,TS val 1", ""},
+		{"eol", "00"},
+	} {
+		if got := fmt.Sprintf("%x", encodeOptions(nil, tt.in)); got != tt.want {
+			t.Errorf("%q: got %s, want %s", tt.in, got, tt.want)
+		}
+	}
+	// The encoder never exceeds the 40-byte TCP options area.
+	if got := encodeOptions(nil, strings.Repeat("TS val 1 ecr 2,", 10)); len(got) != 40 {
+		t.Errorf("overflow: %d bytes", len(got))
+	}
+}

@@ -93,7 +93,6 @@ type Tracker struct {
 	closed     []Conn
 	// One-entry lookup cache: consecutive segments mostly belong to the
 	// same connection.
-	lastKey mapKey
 	lastIdx int32
 	// nextExpire is the earliest capture time at which the LRU tail can
 	// be idle for longer than IdleTimeout.
@@ -172,9 +171,10 @@ func (t *Tracker) Observe(seg *Segment) *Result {
 
 	syn := seg.Flags.Has(FlagSYN)
 	ack := seg.Flags.Has(FlagACK)
-	key := segMapKey(seg)
-	idx, ok := t.lastIdx, t.lastIdx >= 0 && key == t.lastKey
+	var key mapKey
+	idx, ok := t.lastIdx, t.lastIdx >= 0 && t.slab[t.lastIdx].conn.has(seg)
 	if !ok {
+		key = segMapKey(seg)
 		idx, ok = t.index[key]
 	}
 	var c *Conn
@@ -189,11 +189,11 @@ func (t *Tracker) Observe(seg *Segment) *Result {
 		}
 	}
 	if !ok {
-		idx = t.create(key, seg)
+		idx = t.create(segMapKey(seg), seg)
 		c = &t.slab[idx].conn
 		r.New = true
 	}
-	t.lastKey, t.lastIdx = key, idx
+	t.lastIdx = idx
 	d := c.dirOf(seg)
 	s := &c.Side[d]
 	r.Conn, r.Dir = c, d

@@ -112,6 +112,8 @@ func (l *Lab) Bulk(ctx context.Context, cfg *BulkConfig) (BulkResult, error) {
 		deadline = d
 	}
 	conn.SetReadDeadline(deadline)
+	stop := context.AfterFunc(ctx, func() { conn.SetReadDeadline(time.Now()) })
+	defer stop()
 	buf := make([]byte, 256<<10)
 	for {
 		n, err := conn.Read(buf)

@@ -52,6 +52,7 @@ type Middlebox struct {
 
 	mu       sync.Mutex
 	edits    []Edit
+	fdMu     sync.RWMutex // held for writing while the sockets are closed
 	forward  [2]atomic.Uint64
 	bytes    [2]atomic.Uint64
 	syns     atomic.Uint64
@@ -126,19 +127,17 @@ func (m *Middlebox) reader(i int, dir Direction, q chan<- queued) {
 		}
 		frame := make([]byte, n)
 		copy(frame, buf[:n])
-		{
-			if e := RewriteFrame(frame, dir, m.cfg.Rules); e.SYN {
-				m.syns.Add(1)
-				if e.Rewritten {
-					m.rewrites.Add(1)
-				}
-				if e.Stripped {
-					m.strips.Add(1)
-				}
-				m.mu.Lock()
-				m.edits = append(m.edits, e)
-				m.mu.Unlock()
+		if e := RewriteFrame(frame, dir, m.cfg.Rules); e.SYN {
+			m.syns.Add(1)
+			if e.Rewritten {
+				m.rewrites.Add(1)
 			}
+			if e.Stripped {
+				m.strips.Add(1)
+			}
+			m.mu.Lock()
+			m.edits = append(m.edits, e)
+			m.mu.Unlock()
 		}
 		now := time.Now()
 		due := now
@@ -172,7 +171,7 @@ func (m *Middlebox) writer(i int, out int, q <-chan queued) {
 		}
 		for {
 			_, err := unix.Write(out, it.frame)
-			if errors.Is(err, unix.ENOBUFS) || errors.Is(err, unix.EAGAIN) {
+			if (errors.Is(err, unix.ENOBUFS) || errors.Is(err, unix.EAGAIN)) && !m.stop.Load() {
 				time.Sleep(50 * time.Microsecond)
 				continue
 			}
@@ -202,13 +201,15 @@ func (m *Middlebox) Stats() Stats {
 		Stripped:   m.strips.Load(),
 		SendErrors: m.sendErrs.Load(),
 	}
+	m.fdMu.RLock()
 	for i := range 2 {
 		s.Forwarded[i] = m.forward[i].Load()
 		s.Bytes[i] = m.bytes[i].Load()
-		if m.fds[i] >= 0 && !m.stop.Load() {
+		if m.fds[i] >= 0 {
 			m.drops.Add(kernelDrops(m.fds[i]))
 		}
 	}
+	m.fdMu.RUnlock()
 	s.KernelDrops = m.drops.Load()
 	return s
 }
@@ -225,6 +226,8 @@ func (m *Middlebox) Close() error {
 }
 
 func (m *Middlebox) closeFds() {
+	m.fdMu.Lock()
+	defer m.fdMu.Unlock()
 	for i, fd := range m.fds {
 		if fd >= 0 {
 			unix.Close(fd)

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"time"
+
+	"github.com/bulletproof-labs/wsvcb/sysctl"
 )
 
 // Sysctl is one net.* setting applied to a namespace.
@@ -40,6 +42,8 @@ func SeedCases() []Case {
 	return []Case{
 		{Name: "healthy", Description: "no rewriting"},
 		{Name: "rewritten", Description: "client SYN wscale >2 rewritten to 0 (the seed)", Rules: []Rule{SeedRule}},
+		{Name: "rewritten-6to0", Description: "client offers exactly 6 (TCP_WINDOW_CLAMP 3 MiB), middlebox rewrites 6 to 0 (the seed verbatim)", Rules: []Rule{Rewrite(ClientToServer, 6, 0)}, ClientOpts: &SockOpts{WindowClamp: 3 << 20}},
+		{Name: "rewritten-6to0-bigbuf", Description: "client offers 6 via SO_RCVBUF 3 MiB (locked, large initial window), 6 rewritten to 0", Rules: []Rule{Rewrite(ClientToServer, 6, 0)}, ClientOpts: &SockOpts{RcvBuf: 3 << 20}},
 		{Name: "strip-client", Description: "wscale stripped from the client's SYN", Rules: []Rule{Strip(ClientToServer)}},
 		{Name: "strip-server", Description: "wscale stripped from the server's SYN-ACK", Rules: []Rule{Strip(ServerToClient)}},
 		{Name: "strip-both", Description: "wscale stripped both ways", Rules: []Rule{Strip(BothDirections)}},
@@ -95,9 +99,21 @@ func RunCase(ctx context.Context, c Case, cfg *RunConfig) (res CaseResult, err e
 		return res, err
 	}
 	defer func() { err = errors.Join(err, lab.Close()) }()
-	for _, s := range c.ClientSysctls {
-		if err := lab.Client.SetSysctl(s.Key, s.Value); err != nil {
+	if len(c.ClientSysctls) > 0 {
+		// The seed's fixes, applied with package sysctl in the client's
+		// namespace (validated, written, read back).
+		fs, err := lab.Client.SysctlFS()
+		if err != nil {
 			return res, err
+		}
+		settings := make([]sysctl.Setting, len(c.ClientSysctls))
+		for i, s := range c.ClientSysctls {
+			settings[i] = sysctl.Setting{Key: s.Key, Value: s.Value}
+		}
+		_, err = fs.Apply(ctx, settings)
+		fs.Close()
+		if err != nil {
+			return res, fmt.Errorf("netlab: client sysctls: %w", err)
 		}
 	}
 	if rc.CaptureDir != "" {

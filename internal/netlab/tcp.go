@@ -14,6 +14,10 @@ import (
 type SockOpts struct {
 	RcvBuf int // SO_RCVBUF in bytes (0: leave the kernel's autotuning on)
 	SndBuf int // SO_SNDBUF in bytes (0: default)
+	// WindowClamp is TCP_WINDOW_CLAMP in bytes (0: none). Unlike SO_RCVBUF
+	// it caps the offered shift without locking the buffer, so receive
+	// autotuning still starts from a small window.
+	WindowClamp int
 }
 
 func (o *SockOpts) control(_, _ string, c syscall.RawConn) error {
@@ -31,6 +35,12 @@ func (o *SockOpts) control(_, _ string, c syscall.RawConn) error {
 		if o.SndBuf > 0 {
 			if serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_SNDBUF, o.SndBuf); serr != nil {
 				serr = fmt.Errorf("SO_SNDBUF %d: %w", o.SndBuf, serr)
+				return
+			}
+		}
+		if o.WindowClamp > 0 {
+			if serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_WINDOW_CLAMP, o.WindowClamp); serr != nil {
+				serr = fmt.Errorf("TCP_WINDOW_CLAMP %d: %w", o.WindowClamp, serr)
 			}
 		}
 	})

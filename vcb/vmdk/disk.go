@@ -17,7 +17,11 @@ type Disk struct {
 	extents []span
 	size    int64
 	files   []*os.File
+	parent  *Disk // base of a delta (snapshot) disk, nil otherwise
 }
+
+// MaxChain bounds the depth of a delta-disk chain.
+const MaxChain = 64
 
 type extentReader interface {
 	io.ReaderAt
@@ -34,7 +38,18 @@ type span struct {
 // Open opens a VMDK by the path of its descriptor file or of a
 // monolithic sparse / streamOptimized file. Extent files are resolved
 // relative to the descriptor's directory.
+//
+// A delta (snapshot) disk whose descriptor names a parent
+// (parentFileNameHint) opens its parent too, found next to it, and reads
+// grains it does not hold from the parent, as ESX and qemu do.
 func Open(path string) (*Disk, error) {
+	return openDepth(path, 0)
+}
+
+func openDepth(path string, depth int) (*Disk, error) {
+	if depth > MaxChain {
+		return nil, withFile(unsupported(-1, "descriptor.parentFileNameHint", "delta chain deeper than %d", MaxChain), path)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -44,8 +59,50 @@ func Open(path string) (*Disk, error) {
 		d.Close()
 		return nil, withFile(err, path)
 	}
+	if d.desc.ParentFileNameHint != "" || d.desc.ParentCID != NoParentCID {
+		if err := d.openParent(path, depth); err != nil {
+			d.Close()
+			return nil, err
+		}
+	}
 	return d, nil
 }
+
+// openParent opens the parent named by the descriptor (relative to the
+// child, or by base name next to it when the hint is an absolute path of
+// another host), checks its CID and links the sparse extents to it.
+func (d *Disk) openParent(path string, depth int) error {
+	hint := d.desc.ParentFileNameHint
+	if hint == "" {
+		return withFile(corrupt(-1, "descriptor.parentCID", "parentCID %08x without parentFileNameHint", d.desc.ParentCID), path)
+	}
+	dir := filepath.Dir(path)
+	p := filepath.Join(dir, filepath.Base(filepath.FromSlash(hint)))
+	if !filepath.IsAbs(hint) {
+		if q, err := extentPath(dir, hint); err == nil {
+			p = q
+		}
+	}
+	parent, err := openDepth(p, depth+1)
+	if err != nil {
+		return fmt.Errorf("vmdk: parent of %s: %w", path, err)
+	}
+	d.parent = parent
+	if parent.desc.CID != d.desc.ParentCID {
+		return withFile(corrupt(-1, "descriptor.parentCID", "parentCID %08x does not match the parent's CID %08x (parent %s changed after the snapshot?)", d.desc.ParentCID, parent.desc.CID, p), path)
+	}
+	for i := range d.extents {
+		sp := &d.extents[i]
+		if sp.sparse == nil {
+			return withFile(unsupported(-1, "descriptor.extent", "delta disk with a %s extent", sp.desc.Type), path)
+		}
+		sp.sparse.parent, sp.sparse.parentOff = parent, sp.start
+	}
+	return nil
+}
+
+// Parent returns the parent of a delta disk, or nil.
+func (d *Disk) Parent() *Disk { return d.parent }
 
 func (d *Disk) open(f *os.File, path string) error {
 	st, err := f.Stat()
@@ -68,9 +125,6 @@ func (d *Disk) open(f *os.File, path string) error {
 		return err
 	}
 	d.desc = desc
-	if err := checkNoParent(desc); err != nil {
-		return err
-	}
 	dir := filepath.Dir(path)
 	var start int64
 	for i, ed := range desc.Extents {
@@ -130,9 +184,6 @@ func (d *Disk) openSparseFile(r io.ReaderAt, size int64, name string) error {
 		// The embedded descriptor is informational: the header is authoritative.
 		if desc, err := ParseDescriptor(text); err == nil {
 			d.desc = desc
-			if err := checkNoParent(desc); err != nil {
-				return err
-			}
 		}
 	}
 	if d.desc == nil {
@@ -142,13 +193,6 @@ func (d *Disk) openSparseFile(r io.ReaderAt, size int64, name string) error {
 		}
 		d.desc = &Descriptor{Version: 1, ParentCID: NoParentCID, CreateType: ct,
 			Extents: []ExtentDesc{d.extents[0].desc}, DDB: map[string]string{}, Other: map[string]string{}}
-	}
-	return nil
-}
-
-func checkNoParent(desc *Descriptor) error {
-	if desc.ParentFileNameHint != "" || desc.ParentCID != NoParentCID {
-		return unsupported(-1, "descriptor.parentCID", "delta disk with parent %q: open the chain's base or consolidate first", desc.ParentFileNameHint)
 	}
 	return nil
 }
@@ -165,10 +209,16 @@ func extentPath(dir, name string) (string, error) {
 
 // NewSparseReader opens a single hosted sparse extent (monolithicSparse or
 // streamOptimized) held in r, of size bytes.
+//
+// A delta disk cannot be read this way (its parent is unknown): that is
+// ErrUnsupported.
 func NewSparseReader(r io.ReaderAt, size int64) (*Disk, error) {
 	d := &Disk{}
 	if err := d.openSparseFile(r, size, ""); err != nil {
 		return nil, err
+	}
+	if d.desc.ParentFileNameHint != "" || d.desc.ParentCID != NoParentCID {
+		return nil, unsupported(-1, "descriptor.parentCID", "delta disk with parent %q: use Open", d.desc.ParentFileNameHint)
 	}
 	return d, nil
 }
@@ -231,9 +281,76 @@ func (d *Disk) find(off int64) int {
 
 // Allocated calls fn for every range of the virtual disk that may hold
 // data, in increasing order: grains present in sparse extents and the
-// whole of flat extents. Unallocated and zero grains and ZERO extents are
-// skipped. Backups use it to keep thin disks thin.
+// whole of flat extents, of this disk and its parents. Unallocated and zero
+// grains and ZERO extents are skipped. Backups use it to keep thin disks
+// thin.
 func (d *Disk) Allocated(fn func(off, n int64) error) error {
+	if d.parent == nil {
+		return d.LayerAllocated(fn)
+	}
+	var mine, theirs [][2]int64
+	collect := func(dst *[][2]int64) func(off, n int64) error {
+		return func(off, n int64) error { *dst = append(*dst, [2]int64{off, n}); return nil }
+	}
+	if err := d.LayerAllocated(collect(&mine)); err != nil {
+		return err
+	}
+	if err := d.parent.Allocated(collect(&theirs)); err != nil {
+		return err
+	}
+	return mergeRanges(mine, theirs, d.size, fn)
+}
+
+// mergeRanges calls fn for the union of two sorted range lists, clipped
+// to size.
+func mergeRanges(a, b [][2]int64, size int64, fn func(off, n int64) error) error {
+	cur, end := int64(-1), int64(-1)
+	for len(a) > 0 || len(b) > 0 {
+		var r [2]int64
+		if len(b) == 0 || len(a) > 0 && a[0][0] <= b[0][0] {
+			r, a = a[0], a[1:]
+		} else {
+			r, b = b[0], b[1:]
+		}
+		off, e := r[0], min(r[0]+r[1], size)
+		if off >= e {
+			continue
+		}
+		if cur >= 0 && off <= end {
+			end = max(end, e)
+			continue
+		}
+		if cur >= 0 {
+			if err := fn(cur, end-cur); err != nil {
+				return err
+			}
+		}
+		cur, end = off, e
+	}
+	if cur >= 0 {
+		return fn(cur, end-cur)
+	}
+	return nil
+}
+
+// LayerAllocated is Allocated for this disk alone, without its parents:
+// for a delta disk, the ranges written since the snapshot.
+func (d *Disk) LayerAllocated(fn func(off, n int64) error) error {
+	// Ranges that touch across extent boundaries are reported as one.
+	cur, end := int64(-1), int64(-1)
+	emit := func(off, n int64) error {
+		if cur >= 0 && off == end {
+			end += n
+			return nil
+		}
+		if cur >= 0 {
+			if err := fn(cur, end-cur); err != nil {
+				return err
+			}
+		}
+		cur, end = off, off+n
+		return nil
+	}
 	for _, sp := range d.extents {
 		switch {
 		case sp.sparse != nil:
@@ -242,7 +359,7 @@ func (d *Disk) Allocated(fn func(off, n int64) error) error {
 				if n <= 0 {
 					return nil
 				}
-				return fn(sp.start+off, n)
+				return emit(sp.start+off, n)
 			})
 			if err != nil {
 				return err
@@ -250,11 +367,14 @@ func (d *Disk) Allocated(fn func(off, n int64) error) error {
 		case sp.desc.Type == ExtentZero:
 		default:
 			if sp.size > 0 {
-				if err := fn(sp.start, sp.size); err != nil {
+				if err := emit(sp.start, sp.size); err != nil {
 					return err
 				}
 			}
 		}
+	}
+	if cur >= 0 {
+		return fn(cur, end-cur)
 	}
 	return nil
 }
@@ -266,6 +386,10 @@ func (d *Disk) Close() error {
 		errs = append(errs, f.Close())
 	}
 	d.files = nil
+	if d.parent != nil {
+		errs = append(errs, d.parent.Close())
+		d.parent = nil
+	}
 	return errors.Join(errs...)
 }
 

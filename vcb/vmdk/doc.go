@@ -11,6 +11,10 @@
 //     with markers and the grain directory in a footer, as NFC exports and
 //     `qemu-img convert -O vmdk -o subformat=streamOptimized` write).
 //
+// Delta (snapshot) disks open their parent chain (parentFileNameHint,
+// CID-checked); LayerAllocated lists what a delta changed, Allocated what
+// the whole chain holds.
+//
 // Headers, footers, grain directories, grain tables and grain markers are
 // checked against each other and against the file size; a malformed image
 // yields a *FormatError wrapping ErrCorrupt or ErrUnsupported, never a

@@ -11,8 +11,9 @@ var (
 	// ErrCorrupt reports an image whose structures contradict each other or
 	// the file size (bad magic, out-of-range grain tables, bad compression).
 	ErrCorrupt = errors.New("vmdk: corrupt image")
-	// ErrUnsupported reports a valid but unsupported variant (delta disks,
-	// ESX COWD sparse, huge grains, unknown compression).
+	// ErrUnsupported reports a valid but unsupported variant (ESX COWD and
+	// SESPARSE extents, delta disks read without their parent, huge grains,
+	// unknown compression).
 	ErrUnsupported = errors.New("vmdk: unsupported image")
 )
 

@@ -201,14 +201,13 @@ func TestCorruptGrain(t *testing.T) {
 	}
 }
 
-// Descriptors must not reach outside their directory, and delta disks are
-// refused rather than read wrongly.
+// Descriptors must not reach outside their directory, and ESX-only extent types are refused.
 func TestDescriptorRefusals(t *testing.T) {
 	dir := t.TempDir()
 	for name, text := range map[string]string{
 		"escape.vmdk":   "version=1\ncreateType=\"monolithicFlat\"\nRW 8 FLAT \"../../etc/passwd\" 0\n",
 		"abs.vmdk":      "version=1\ncreateType=\"monolithicFlat\"\nRW 8 FLAT \"/etc/passwd\" 0\n",
-		"delta.vmdk":    "version=1\nparentCID=12345678\nparentFileNameHint=\"base.vmdk\"\ncreateType=\"monolithicSparse\"\nRW 8 SPARSE \"delta-s.vmdk\"\n",
+		"loop.vmdk":     "version=1\nCID=12345678\nparentCID=12345678\nparentFileNameHint=\"loop.vmdk\"\ncreateType=\"monolithicSparse\"\nRW 8 ZERO\n",
 		"sesparse.vmdk": "version=1\ncreateType=\"seSparse\"\nRW 8 SESPARSE \"x.vmdk\"\n",
 	} {
 		p := dir + "/" + name
@@ -218,5 +217,24 @@ func TestDescriptorRefusals(t *testing.T) {
 		if _, err := vmdk.Open(p); !errors.Is(err, vmdk.ErrUnsupported) {
 			t.Errorf("%s: err = %v, want ErrUnsupported", name, err)
 		}
+	}
+}
+
+func TestCopyAllocated(t *testing.T) {
+	disk := sampleDisk()
+	img := streamImage(t)
+	d, err := vmdk.NewSparseReader(bytes.NewReader(img), int64(len(img)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &memFile{b: make([]byte, len(disk))}
+	n, err := d.CopyAllocated(context.Background(), m, 3)
+	if err != nil || !bytes.Equal(m.b, disk) {
+		t.Fatalf("CopyAllocated: %d, %v, equal=%v", n, err, bytes.Equal(m.b, disk))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := d.CopyAllocated(ctx, &memFile{}, 2); !errors.Is(err, context.Canceled) {
+		t.Errorf("canceled: %v", err)
 	}
 }

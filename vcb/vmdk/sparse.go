@@ -2,10 +2,10 @@ package vmdk
 
 import (
 	"bytes"
-	"compress/flate"
-	"compress/zlib"
 	"encoding/binary"
 	"errors"
+	"github.com/klauspost/compress/flate"
+	"github.com/klauspost/compress/zlib"
 	"io"
 	"sync"
 )
@@ -33,6 +33,10 @@ type sparseExtent struct {
 	h        *Header
 	gd       []uint32
 	gtBytes  int64
+	// parent supplies unallocated grains of a delta disk; parentOff is
+	// this extent's start in the virtual disk.
+	parent    io.ReaderAt
+	parentOff int64
 
 	mu            sync.Mutex
 	gts           map[uint32][]uint32
@@ -195,6 +199,15 @@ func (e *sparseExtent) ReadAt(p []byte, off int64) (int, error) {
 			return done, err
 		}
 		switch {
+		case gte == 0 && e.parent != nil:
+			m, err := e.parent.ReadAt(dst, e.parentOff+pos)
+			if err == io.EOF { // parent smaller than the child
+				clear(dst[m:])
+				err = nil
+			}
+			if err != nil {
+				return done, err
+			}
 		case e.isZero(gte):
 			clear(dst)
 		case e.h.Compressed():

@@ -9,6 +9,8 @@ import (
 	"io"
 	"math/rand/v2"
 	"path"
+	"runtime"
+	"sync"
 
 	"github.com/klauspost/compress/zlib"
 )
@@ -115,6 +117,55 @@ func isZero(b []byte) bool {
 	return true
 }
 
+// grainSlot holds one grain of a batch and its compressed form (with the
+// 12-byte grain marker in front).
+type grainSlot struct {
+	raw  []byte
+	zero bool
+	out  bytes.Buffer
+	err  error
+}
+
+func (sl *grainSlot) compress(zw *zlib.Writer, lba uint64) {
+	if sl.zero {
+		return
+	}
+	sl.out.Reset()
+	sl.out.Write(make([]byte, 12))
+	zw.Reset(&sl.out)
+	zw.Write(sl.raw)
+	if sl.err = zw.Close(); sl.err != nil {
+		return
+	}
+	b := sl.out.Bytes()
+	binary.LittleEndian.PutUint64(b, lba)
+	binary.LittleEndian.PutUint32(b[8:], uint32(len(b)-12))
+}
+
+// fill reads up to len(slots) grains into the slots and returns how many.
+func (s *grainSource) fill(slots []grainSlot) (int, error) {
+	for i := range slots {
+		if s.pos >= s.size {
+			return i, nil
+		}
+		if err := s.ctx.Err(); err != nil {
+			return i, err
+		}
+		buf := slots[i].raw
+		n := min(int64(len(buf)), s.size-s.pos)
+		if _, err := io.ReadFull(s.r, buf[:n]); err != nil {
+			return i, fmt.Errorf("vmdk: reading source at %d: %w", s.pos, err)
+		}
+		clear(buf[n:])
+		s.pos += n
+		slots[i].zero = isZero(buf)
+		if s.prog != nil {
+			s.prog(s.pos)
+		}
+	}
+	return len(slots), nil
+}
+
 // countingWriter tracks the output position in bytes.
 type countingWriter struct {
 	w   io.Writer
@@ -176,15 +227,10 @@ func WriteStreamOptimized(ctx context.Context, w io.Writer, r io.Reader, size in
 	cw.Write(make([]byte, int64(h.OverHead)*SectorSize-cw.n))
 
 	gb := int64(o.GrainSize) * SectorSize
-	src := &grainSource{ctx: ctx, r: r, size: size, buf: make([]byte, gb), prog: o.Progress}
+	src := &grainSource{ctx: ctx, r: r, size: size, prog: o.Progress}
 	gd := make([]uint32, h.NumGTs())
 	gt := make([]uint32, gtesPerGT)
 	gtUsed := false
-	var comp bytes.Buffer
-	zw, err := zlib.NewWriterLevel(&comp, o.Level)
-	if err != nil {
-		return 0, err
-	}
 	flushGT := func(idx int64) {
 		if !gtUsed {
 			return
@@ -195,39 +241,64 @@ func WriteStreamOptimized(ctx context.Context, w io.Writer, r io.Reader, size in
 		clear(gt)
 		gtUsed = false
 	}
-	for g := int64(0); ; g++ {
-		if g > 0 && g%gtesPerGT == 0 {
-			flushGT(g/gtesPerGT - 1)
+	// Grains are read in batches and compressed in parallel, one zlib
+	// writer per worker, then written in order.
+	workers := max(1, runtime.GOMAXPROCS(0))
+	zws := make([]*zlib.Writer, workers)
+	for i := range zws {
+		if zws[i], err = zlib.NewWriterLevel(io.Discard, o.Level); err != nil {
+			return 0, err
 		}
-		buf, zero, err := src.next()
-		if err == io.EOF {
-			flushGT((g - 1) / gtesPerGT)
-			break
-		}
+	}
+	slots := make([]grainSlot, 8*workers)
+	for i := range slots {
+		slots[i].raw = make([]byte, gb)
+	}
+	g := int64(0)
+	for {
+		n, err := src.fill(slots)
 		if err != nil {
 			return cw.n, err
 		}
-		if zero {
-			continue
+		if n == 0 {
+			break
 		}
-		comp.Reset()
-		comp.Write(make([]byte, 12))
-		zw.Reset(&comp)
-		zw.Write(buf)
-		if err := zw.Close(); err != nil {
-			return cw.n, err
+		var wg sync.WaitGroup
+		for w := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := w; i < n; i += workers {
+					slots[i].compress(zws[w], uint64(g+int64(i))*o.GrainSize)
+				}
+			}()
 		}
-		b := comp.Bytes()
-		binary.LittleEndian.PutUint64(b, uint64(g)*o.GrainSize)
-		binary.LittleEndian.PutUint32(b[8:], uint32(len(b)-12))
-		sec := cw.sector()
-		if sec > 0xffffffff {
-			return cw.n, errors.New("vmdk: image exceeds 2 TiB of compressed data")
+		wg.Wait()
+		for i := range n {
+			gi := g + int64(i)
+			if gi > 0 && gi%gtesPerGT == 0 {
+				flushGT(gi/gtesPerGT - 1)
+			}
+			sl := &slots[i]
+			if sl.zero {
+				continue
+			}
+			if sl.err != nil {
+				return cw.n, sl.err
+			}
+			sec := cw.sector()
+			if sec > 0xffffffff {
+				return cw.n, errors.New("vmdk: image exceeds 2 TiB of compressed data")
+			}
+			gt[gi%gtesPerGT] = uint32(sec)
+			gtUsed = true
+			cw.Write(sl.out.Bytes())
+			cw.pad()
 		}
-		gt[g%gtesPerGT] = uint32(sec)
-		gtUsed = true
-		cw.Write(b)
-		cw.pad()
+		g += int64(n)
+	}
+	if g > 0 {
+		flushGT((g - 1) / gtesPerGT)
 	}
 	cw.Write(marker(uint64((len(gd)*4+SectorSize-1)/SectorSize), MarkerGD))
 	footer := *h
