@@ -162,6 +162,13 @@ type FlowStats struct {
 	// segment (the sender honoured the scale).
 	AtRawWindow    uint64 `json:"at_raw_window"`
 	AboveRawWindow uint64 `json:"above_raw_window"`
+	// The same per flight (needs timestamps): the bytes of each flight
+	// against the receiver's raw window when the flight began. Seen from
+	// the receiver, whose ACKs follow each segment, flights show the
+	// window limit better than bytes in flight do.
+	MaxFlightBytes        uint64 `json:"max_flight_bytes,omitempty"`
+	FlightsAtRawWindow    uint64 `json:"flights_at_raw_window"`
+	FlightsAboveRawWindow uint64 `json:"flights_above_raw_window"`
 }
 
 // DiagnoseConfig tunes Diagnose. The zero value (or nil) gives defaults.

@@ -118,7 +118,7 @@ func (d *Diagnoser) flowFindings(c *Conn, cd *connDiag, ri int) []Finding {
 		return nil
 	}
 	f := cd.flowStats(si)
-	if f.AboveRawWindow > 0 {
+	if f.AboveRawWindow > 0 || f.FlightsAboveRawWindow > 0 {
 		return nil // the sender used more than the raw window: it honours the scale
 	}
 	cs := &c.Side[ri]
@@ -133,7 +133,19 @@ func (d *Diagnoser) flowFindings(c *Conn, cd *connDiag, ri int) []Finding {
 		uint32(rs.synWin) >= 8*uint32(rs.rawMax)
 	fresh := f.DataSegments - f.Retransmissions
 	enough := f.DataSegments >= uint64(d.cfg.MinDataSegments)
-	atRaw := f.AtRawWindow > 0 && f.AtRawWindow*2 >= fresh
+	// What the sender got out per round trip: bytes in flight (exact at
+	// the sender) or a flight's bytes (visible at the receiver).
+	perRTTBytes := max(uint64(f.MaxInFlight), f.MaxFlightBytes)
+	// Most segments or most flights sat at the receiver's raw window.
+	atRaw := (f.AtRawWindow > 0 && f.AtRawWindow*2 >= fresh) ||
+		(f.FlightsAtRawWindow > 0 && f.FlightsAtRawWindow*2 >= f.Flights)
+	// A bulk sender whose SWS avoidance sends half-window segments
+	// (Linux bounds the MSS to half the largest window seen) fills the
+	// raw window only now and then; never exceeding it while reaching it
+	// again and again is the same plateau.
+	if f.AtRawWindow+f.FlightsAtRawWindow >= 3 {
+		atRaw = true
+	}
 	flowText := func() string {
 		s := fmt.Sprintf("%d data segments, %d bytes, %d retransmissions", f.DataSegments, f.Bytes, f.Retransmissions)
 		if f.RTTms > 0 && f.FlightsPerRTT > 0 {
@@ -146,18 +158,18 @@ func (d *Diagnoser) flowFindings(c *Conn, cd *connDiag, ri int) []Finding {
 	}
 	base := Finding{Conn: d.ref(c), Side: sideName(ri), Evidence: ev}
 	switch {
-	case enough && f.AtRawWindow*2 >= fresh && f.Retransmissions*100 <= fresh &&
-		scaledHere && rs.effMax >= 4*max(f.MaxInFlight, 1):
+	case enough && atRaw && f.Retransmissions*100 <= fresh &&
+		scaledHere && uint64(rs.effMax) >= 4*max(perRTTBytes, 1):
 		base.Kind, base.Severity = KindWindowPlateau, SeverityCritical
-		base.Summary = fmt.Sprintf("%s keeps at most %d bytes in flight toward %s: it plateaus at %s's raw window %d although %s's wscale %d makes that window %d bytes; %s",
-			send, f.MaxInFlight, recv, recv, rs.rawMax, recv, cs.Shift, rs.effMax, flowText())
+		base.Summary = fmt.Sprintf("%s sends at most %d bytes per round trip toward %s: its bytes in flight plateau at %s's raw window %d although %s's wscale %d makes that window %d bytes; %s",
+			send, perRTTBytes, recv, recv, rs.rawMax, recv, cs.Shift, rs.effMax, flowText())
 		base.Cause = fmt.Sprintf("%s reads %s's windows unscaled: %s's window-scale option (shift %d) was rewritten to 0 or stripped between this capture point and %s, the 2006 failure (a middlebox \"normalising\" TCP options)",
 			send, recv, recv, cs.Shift, send)
 		base.Fixes = rewriteFixes(recv, send)
-	case enough && f.AtRawWindow*2 >= fresh && f.Retransmissions*100 <= fresh && collapsed:
+	case enough && atRaw && f.Retransmissions*100 <= fresh && collapsed:
 		base.Kind, base.Severity = KindWindowPlateau, SeverityCritical
-		base.Summary = fmt.Sprintf("%s's window fell from %d in its %s to a raw %d right after the handshake (about 2^%d less) and %s's bytes in flight plateau there (at most %d); %s",
-			recv, rs.synWin, synName(ri), rs.firstRaw, ev.ImpliedShift, send, f.MaxInFlight, flowText())
+		base.Summary = fmt.Sprintf("%s's window fell from %d in its %s to a raw %d right after the handshake (about 2^%d less) and %s's bytes in flight plateau there (at most %d per round trip); %s",
+			recv, rs.synWin, synName(ri), rs.firstRaw, ev.ImpliedShift, send, perRTTBytes, flowText())
 		base.Cause = fmt.Sprintf("%s scales its windows by about 2^%d, but its %s as seen here carries %s: a middlebox between %s and this capture point rewrote or stripped its window-scale option, so %s reads the windows unscaled, the 2006 failure",
 			recv, ev.ImpliedShift, synName(ri), wscaleText(offered(cs)), recv, send)
 		base.Fixes = rewriteFixes(recv, send)

@@ -23,6 +23,11 @@ type sideDiag struct {
 	flow    FlowStats
 	first   time.Time // first data segment
 	last    time.Time // last data segment
+	// The flight being sent: its bytes and the peer's raw window when
+	// it began (flightOK: a raw window was known).
+	flightBytes uint64
+	flightRaw   uint16
+	flightOK    bool
 
 	// As a receiver: the windows it advertises.
 	synWin   uint16
@@ -202,7 +207,12 @@ func (d *Diagnoser) data(cd *connDiag, s, o *sideDiag, seg *Segment) {
 			s.first = seg.Time
 		}
 		if rtt > 0 && (s.last.IsZero() || seg.Time.Sub(s.last) > rtt/2) {
+			s.endFlight(f, mssTo(o))
 			f.Flights++
+			s.flightRaw, s.flightOK = o.lastRaw, o.rawSeen
+		}
+		if rtt > 0 && !retrans {
+			s.flightBytes += uint64(n)
 		}
 		s.last = seg.Time
 	}
@@ -220,6 +230,27 @@ func (d *Diagnoser) data(cd *connDiag, s, o *sideDiag, seg *Segment) {
 		f.AboveRawWindow++
 	case inflight <= raw && inflight*10 >= raw*9:
 		f.AtRawWindow++
+	}
+}
+
+// endFlight classifies the flight in progress against the peer's raw
+// window and starts a new one.
+func (s *sideDiag) endFlight(f *FlowStats, mss int) {
+	b := s.flightBytes
+	s.flightBytes = 0
+	if b == 0 {
+		return
+	}
+	f.MaxFlightBytes = max(f.MaxFlightBytes, b)
+	if !s.flightOK {
+		return
+	}
+	raw := uint64(s.flightRaw)
+	switch {
+	case b > raw+uint64(mss):
+		f.FlightsAboveRawWindow++
+	case b <= raw && b*10 >= raw*9:
+		f.FlightsAtRawWindow++
 	}
 }
 
@@ -336,6 +367,9 @@ func impliedShift(s *sideDiag) int {
 func (cd *connDiag) flowStats(si int) *FlowStats {
 	s := &cd.side[si]
 	f := s.flow
+	// Count the flight in progress on a copy.
+	pending := *s
+	pending.endFlight(&f, mssTo(&cd.side[1-si]))
 	if rtt := cd.rtt(); rtt > 0 {
 		f.RTTms = ms(rtt)
 	}

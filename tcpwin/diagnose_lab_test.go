@@ -11,13 +11,14 @@ import (
 	"github.com/bulletproof-labs/wsvcb/tcpwin"
 )
 
-// The captures under testdata/diag come from internal/netlab (see gen.sh):
-// a bulk transfer server -> client through a middlebox applying one rule,
-// recorded on the client's and on the server's side.
+// The captures under testdata/lab come from internal/netlab (see its
+// README.md and lab.cmd): a bulk transfer server -> client through a
+// middlebox applying one rule, recorded on the client's and on the
+// server's side.
 
 func diagnoseFile(t *testing.T, name string) *tcpwin.Report {
 	t.Helper()
-	src, err := tcpwin.Open(filepath.Join("testdata", "diag", name))
+	src, err := tcpwin.Open(filepath.Join("testdata", "lab", name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,12 +32,12 @@ func diagnoseFile(t *testing.T, name string) *tcpwin.Report {
 
 func diagnosePair(t *testing.T, a, b string) *tcpwin.Report {
 	t.Helper()
-	sa, err := tcpwin.Open(filepath.Join("testdata", "diag", a))
+	sa, err := tcpwin.Open(filepath.Join("testdata", "lab", a))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer sa.Close()
-	sb, err := tcpwin.Open(filepath.Join("testdata", "diag", b))
+	sb, err := tcpwin.Open(filepath.Join("testdata", "lab", b))
 	if err != nil {
 		t.Fatal(err)
 	}

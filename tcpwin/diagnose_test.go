@@ -223,7 +223,7 @@ func TestDiagnoseErrors(t *testing.T) {
 }
 
 func FuzzDiagnose(f *testing.F) {
-	for _, p := range []string{"diag/rewritten-client.pcap", "text/seed-blog.txt"} {
+	for _, p := range []string{"lab/rewritten-client.pcap", "text/seed-blog.txt"} {
 		b, err := os.ReadFile(filepath.Join("testdata", p))
 		if err != nil {
 			f.Fatal(err)
@@ -289,7 +289,7 @@ func TestDiagnoseRetransmissions(t *testing.T) {
 }
 
 func BenchmarkDiagnose(b *testing.B) {
-	data, err := os.ReadFile(filepath.Join("testdata", "diag", "healthy-server.pcap"))
+	data, err := os.ReadFile(filepath.Join("testdata", "lab", "healthy-server.pcap"))
 	if err != nil {
 		b.Fatal(err)
 	}

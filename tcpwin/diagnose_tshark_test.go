@@ -18,7 +18,7 @@ import (
 // (tcp.analysis.retransmission).
 func TestDiagnoseFlowVsTshark(t *testing.T) {
 	tshark := testenv.RequireTool(t, "tshark")
-	files, err := filepath.Glob(filepath.Join("testdata", "diag", "*.pcap"))
+	files, err := filepath.Glob(filepath.Join("testdata", "lab", "*.pcap"))
 	if err != nil || len(files) == 0 {
 		t.Fatal(err, files)
 	}

@@ -53,7 +53,7 @@ func TestExporterReplay(t *testing.T) {
 	var stderr syncBuffer
 	ready := make(chan string, 1)
 	done := make(chan int, 1)
-	file := filepath.Join("..", "..", "tcpwin", "testdata", "diag", "rewritten-client.pcap")
+	file := filepath.Join("..", "..", "tcpwin", "testdata", "lab", "rewritten-client.pcap")
 	go func() { done <- run(ctx, []string{"-r", file, "-listen", "127.0.0.1:0"}, &stderr, ready) }()
 	var addr string
 	select {
@@ -71,7 +71,7 @@ func TestExporterReplay(t *testing.T) {
 	}
 	body := scrape(t, url)
 	for _, want := range []string{
-		"tcpwin_segments_total 102\n",
+		"tcpwin_segments_total 190\n",
 		"tcpwin_connections_total 1\n",
 		`tcpwin_handshakes_total{scaling="on"} 1` + "\n",
 		`tcpwin_wscale_shift_bucket{side="initiator",le="10"} 1` + "\n",

@@ -37,7 +37,7 @@ func TestCmdDiagnoseSeed(t *testing.T) {
 }
 
 func TestCmdDiagnosePairJSON(t *testing.T) {
-	code, out, errs := runDiagnose("-o", "json", diagFile("diag/rewritten-server.pcap"), diagFile("diag/rewritten-client.pcap"))
+	code, out, errs := runDiagnose("-o", "json", diagFile("lab/rewritten-server.pcap"), diagFile("lab/rewritten-client.pcap"))
 	if code != exitFindings {
 		t.Fatalf("exit %d, want %d; stderr %s", code, exitFindings, errs)
 	}
@@ -73,7 +73,7 @@ func TestCmdDiagnosePairJSON(t *testing.T) {
 }
 
 func TestCmdDiagnoseHealthy(t *testing.T) {
-	code, out, _ := runDiagnose(diagFile("diag/healthy-client.pcap"), diagFile("diag/healthy-server.pcap"))
+	code, out, _ := runDiagnose(diagFile("lab/healthy-client.pcap"), diagFile("lab/healthy-server.pcap"))
 	if code != exitOK || !strings.Contains(out, "no window-scaling problems found") || !strings.Contains(out, "matched 1 connections") {
 		t.Errorf("exit %d:\n%s", code, out)
 	}

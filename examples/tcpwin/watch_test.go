@@ -24,21 +24,21 @@ func runWatch(args ...string) (int, string, string) {
 }
 
 func TestWatchReplay(t *testing.T) {
-	code, out, errs := runWatch("-r", diagFile("diag/rewritten-client.pcap"))
+	code, out, errs := runWatch("-r", diagFile("lab/rewritten-client.pcap"))
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
 	for _, w := range []string{
-		"handshake conn 1 10.66.0.1:37876 -> 10.66.0.2:5001: win 64240 wscale 10 mss 1460, win 65160 wscale 10 mss 1460: scaling on (a x1024, b x1024)",
+		"handshake conn 1 10.66.0.1:46990 -> 10.66.0.2:5001: win 64240 wscale 10 mss 1460, win 65160 wscale 10 mss 1460: scaling on (a x1024, b x1024)",
 		"CRITICAL window-plateau conn 1",
-		"fix: on 10.66.0.1:37876: sysctl -w net.ipv4.tcp_window_scaling=0",
+		"fix: on 10.66.0.1:46990: sysctl -w net.ipv4.tcp_window_scaling=0",
 	} {
 		if !strings.Contains(out, w) {
 			t.Errorf("output lacks %q:\n%s", w, out)
 		}
 	}
 
-	code, out, _ = runWatch("-o", "json", "-r", diagFile("diag/strip-client-client.pcap"))
+	code, out, _ = runWatch("-o", "json", "-r", diagFile("lab/strip-client-client.pcap"))
 	if code != exitOK {
 		t.Fatalf("exit %d", code)
 	}

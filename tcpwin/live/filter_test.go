@@ -45,8 +45,8 @@ func frames(t *testing.T, path string) ([][]byte, tcpwin.LinkType) {
 // TCP (with SYN set, for the SYN-only filter).
 func TestFilterMatchesDecoder(t *testing.T) {
 	paths := []string{
-		filepath.Join("..", "testdata", "diag", "healthy-client.pcap"),
-		filepath.Join("..", "testdata", "diag", "rewritten-server.pcap"),
+		filepath.Join("..", "testdata", "lab", "healthy-client.pcap"),
+		filepath.Join("..", "testdata", "lab", "rewritten-server.pcap"),
 		testenv.SharedCapture(t, "arkime-v6.pcap"),
 		testenv.SharedCapture(t, "pcpp-raw_ip.pcap"),
 		testenv.SharedCapture(t, "arkime-modbus.pcap"),
