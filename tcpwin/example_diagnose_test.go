@@ -68,3 +68,31 @@ func ExampleDiagnosePair() {
 	// matched 1
 	// critical 10.0.0.1:40000's SYN: window scale rewritten (wscale 10 -> 0), capture 0 -> capture 1
 }
+
+// A Diagnoser next to a Tracker, for sources that never end (live
+// capture): handshake findings come from Observe, the rest when a
+// connection leaves the tracker.
+func ExampleDiagnoser() {
+	const capture = `12:00:00.000000 IP 10.0.0.1.40000 > 10.0.0.2.80: Flags [S], seq 1000, win 64240, options [mss 1460,nop,wscale 7], length 0
+12:00:00.040000 IP 10.0.0.2.80 > 10.0.0.1.40000: Flags [S.], seq 5000, ack 1001, win 65160, options [mss 1460], length 0
+12:00:00.040100 IP 10.0.0.1.40000 > 10.0.0.2.80: Flags [.], ack 5001, win 64240, length 0
+`
+	d := tcpwin.NewDiagnoser(nil)
+	print := func(fs []tcpwin.Finding) {
+		for _, f := range fs {
+			fmt.Println(f.Severity, f.Kind, "side", f.Side)
+		}
+	}
+	tr := tcpwin.NewTracker(&tcpwin.Config{OnClose: func(c *tcpwin.Conn) { print(d.Close(c)) }})
+	src, _ := tcpwin.NewReader(strings.NewReader(capture), "capture")
+	for {
+		seg, err := src.Next()
+		if err != nil {
+			break
+		}
+		print(d.Observe(tr.Observe(seg)))
+	}
+	tr.Flush()
+	// Output:
+	// warning one-sided-scaling side b
+}
