@@ -36,4 +36,19 @@
 // Config.IdleTimeout (capture time). Observe does not allocate in steady
 // state. An Analyzer runs a Source through a Tracker and collects the
 // per-connection statistics (in the spirit of `tcptrace -l`).
+//
+// # Diagnosis
+//
+// Diagnose reports per connection one-sided scaling, the 2006 window
+// plateau (bytes in flight stuck at the raw window, about one flight per
+// round trip, no loss), its signature when data is thin, and zero-window
+// stalls. DiagnosePair matches captures from both ends and reports the SYN
+// options changed in between. Diagnoser works incrementally (live capture:
+// package tcpwin/live; metrics: package tcpwin/promwin).
+//
+// # Linux prediction
+//
+// LinuxWScale and PredictLinux give the window-scale shift a Linux host
+// offers for its tcp_rmem, net.core.rmem_max, tcp_window_scaling and
+// SO_RCVBUF, checked against the real kernel in a network namespace.
 package tcpwin

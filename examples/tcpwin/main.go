@@ -10,6 +10,8 @@
 //	tcpwin calc [-o tsv|json] -win N -shift S   effective window of a raw window
 //	tcpwin calc [-o tsv|json] -buf BYTES        shift needed for a receive buffer
 //	tcpwin predict [-rmem "MIN DEF MAX"] [-rmem-max N] [-rcvbuf N] [-o json]   shift a Linux host offers
+//	tcpwin diagnose [-o text|json] [-min SEV] FILE [PEERFILE]   broken scaling, from one capture or both ends
+//	tcpwin watch (-i IFACE [-syn-only] | -r FILE)   handshakes and diagnoses as they happen (live: root)
 //
 // Output is tab-separated with a header line (-o tsv, the default) or a JSON
 // array of objects (-o json). In windows output the scale column is empty on
@@ -19,7 +21,8 @@
 //
 // Exit status: 0 on success, 1 on input errors (everything decoded before
 // the error is still printed; the error, naming the file and frame or
-// offset, goes to standard error), 2 on usage errors.
+// offset, goes to standard error), 2 on usage errors; diagnose exits 3 when
+// it reports a warning or critical finding.
 package main
 
 import "os"

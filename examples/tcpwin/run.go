@@ -24,6 +24,8 @@ const usage = `usage:
   tcpwin calc [-o tsv|json] -win N -shift S
   tcpwin calc [-o tsv|json] -buf BYTES
   tcpwin predict [-rmem "MIN DEF MAX"] [-rmem-max N] [-rcvbuf N] [-o json]
+  tcpwin diagnose [-o text|json] [-min SEV] FILE [PEERFILE]
+  tcpwin watch (-i IFACE [-syn-only] | -r FILE) [-o text|json] [-n N] [-duration D]
 FILE is a pcap, pcapng or tcpdump text file, "-" for standard input.
 `
 
@@ -47,6 +49,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runCalc(args, stdout, stderr)
 	case "predict":
 		return cmdPredict(args, stdout, stderr)
+	case "diagnose":
+		return cmdDiagnose(args, stdout, stderr)
+	case "watch":
+		return cmdWatch(args, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
