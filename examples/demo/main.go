@@ -21,6 +21,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 
 	"github.com/bulletproof-labs/wsvcb/internal/vcbdemo"
@@ -39,7 +40,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	if *only == "" || *only == "tcpwin" {
-		if err := tcpwinDemo(os.Stdout); err != nil {
+		if err := tcpwinDemo(ctx, os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, "demo: tcpwin:", err)
 			os.Exit(1)
 		}
@@ -53,7 +54,7 @@ func main() {
 	}
 }
 
-func tcpwinDemo(w io.Writer) error {
+func tcpwinDemo(ctx context.Context, w io.Writer) error {
 	fmt.Fprintln(w, "== tcpwin: the 2006 seed, from the tcpdump text in the blog post ==")
 	fmt.Fprint(w, seedText)
 	src, err := tcpwin.NewReader(strings.NewReader(seedText), "seed")
@@ -89,6 +90,26 @@ func tcpwinDemo(w io.Writer) error {
 		fmt.Fprintf(w, "one 92-byte flight per round trip, the blog's 10 kB/s instead of ~900 kB/s.\n")
 	}
 
+	fmt.Fprintln(w, "\n== tcpwin diagnose: the seed's five lines ==")
+	src, err = tcpwin.NewReader(strings.NewReader(seedText), "seed")
+	if err != nil {
+		return err
+	}
+	rep, err := tcpwin.Diagnose(ctx, src, nil)
+	if err != nil {
+		return err
+	}
+	if err := rep.WriteText(w, tcpwin.SeverityInfo); err != nil {
+		return err
+	}
+
+	// The same failure reproduced on a current kernel by examples/tcpwin-lab
+	// (client wscale 6 rewritten to 0 by a middlebox), captured at both ends.
+	fmt.Fprintln(w, "\n== tcpwin diagnose: the seed reproduced in network namespaces, captures from both ends ==")
+	if err := labPair(ctx, w); err != nil {
+		return err
+	}
+
 	fmt.Fprintln(w, "\n== tcpwin: what a Linux host offers, before and after the seed's fixes ==")
 	for _, p := range []struct {
 		what string
@@ -113,4 +134,51 @@ func tcpwinDemo(w io.Writer) error {
 		fmt.Fprintf(w, "%-46s -> %s\n", p.what, offer)
 	}
 	return nil
+}
+
+// labPair diagnoses the lab captures shipped in tcpwin/testdata/lab (found
+// from the working directory upwards, so `go run ./examples/demo` works
+// from anywhere in the checkout).
+func labPair(ctx context.Context, w io.Writer) error {
+	dir, err := findUp(filepath.Join("tcpwin", "testdata", "lab"))
+	if err != nil {
+		fmt.Fprintln(w, "(lab captures not found: run the demo inside the checkout)")
+		return nil
+	}
+	server, err := tcpwin.Open(filepath.Join(dir, "rewritten-6to0-server.pcap"))
+	if err != nil {
+		return err
+	}
+	defer server.Close()
+	client, err := tcpwin.Open(filepath.Join(dir, "rewritten-6to0-client.pcap"))
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	rep, err := tcpwin.DiagnosePair(ctx, server, client, nil)
+	if err != nil {
+		return err
+	}
+	for _, f := range rep.Findings {
+		fmt.Fprintf(w, "%s %s: %s\n", strings.ToUpper(f.Severity.String()), f.Kind, f.Summary)
+	}
+	return nil
+}
+
+func findUp(rel string) (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		p := filepath.Join(dir, rel)
+		if st, err := os.Stat(p); err == nil && st.IsDir() {
+			return p, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", os.ErrNotExist
+		}
+		dir = parent
+	}
 }

@@ -1,13 +1,14 @@
 package main
 
 import (
+	"context"
 	"strings"
 	"testing"
 )
 
 func TestTcpwinDemo(t *testing.T) {
 	var b strings.Builder
-	if err := tcpwinDemo(&b); err != nil {
+	if err := tcpwinDemo(context.Background(), &b); err != nil {
 		t.Fatal(err)
 	}
 	out := b.String()
@@ -16,6 +17,8 @@ func TestTcpwinDemo(t *testing.T) {
 		`the client's "win 92" means 5888 bytes`,
 		"the seed's 2.6.17 client (tcp_rmem max 3 MiB)  -> wscale 6",
 		"fix 1: tcp_window_scaling=0                    -> no window-scale option",
+		"syn-option-changed",
+		"window-plateau",
 		"fix 2: tcp_rmem \"4096 87380 174760\"            -> wscale 2",
 	} {
 		if !strings.Contains(out, want) {
