@@ -1,0 +1,62 @@
+// Command sysctl is a procps-ng compatible sysctl built on package sysctl:
+// the same flags, output lines and exit statuses for reads, writes, -p and
+// --system, but every write is validated first, written in one write(2),
+// read back, and rolled back on failure (all-or-nothing by default when
+// several keys are written). Extras: --netns, --dry-run (diff), --persist,
+// --rollback-on-error, --root.
+//
+//	sysctl net.ipv4.tcp_rmem
+//	sysctl --netns blue -w net.ipv4.tcp_window_scaling=0 'net.ipv4.tcp_rmem=4096 87380 4194304'
+//	sysctl --dry-run -p /etc/sysctl.d/90-wsvcb.conf
+//	sysctl --root ./testdata/proc-sys -a
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+)
+
+func main() {
+	os.Exit(run(context.Background(), os.Args, os.Stdout, os.Stderr, os.Stdin))
+}
+
+// run executes one sysctl invocation and returns its exit status.
+func run(ctx context.Context, argv []string, stdout, stderr io.Writer, stdin io.Reader) int {
+	out := bufio.NewWriter(stdout)
+	defer out.Flush()
+	argv0 := "sysctl"
+	if len(argv) > 0 {
+		argv0 = argv[0]
+	}
+	if len(argv) < 2 {
+		fmt.Fprint(stderr, usage)
+		return 1
+	}
+	o, err := parseArgs(argv0, argv[1:])
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		fmt.Fprint(out, usage)
+		return 0
+	}
+	if o.help {
+		fmt.Fprint(out, usage)
+		if o.verbose {
+			fmt.Fprint(out, extraUsage)
+		}
+		return 0
+	}
+	if o.version {
+		fmt.Fprintln(out, "sysctl (wsvcb, procps-ng 4.0.2 compatible)")
+		return 0
+	}
+	a, err := newApp(o, out, stderr, stdin)
+	if err != nil {
+		fmt.Fprintf(stderr, "sysctl: %v\n", err)
+		return 1
+	}
+	defer a.fs.Close()
+	return a.main(ctx)
+}

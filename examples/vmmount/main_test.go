@@ -1,0 +1,182 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/bulletproof-labs/wsvcb/internal/diskimg"
+	"github.com/bulletproof-labs/wsvcb/internal/testenv"
+	"github.com/bulletproof-labs/wsvcb/vcb/vmount"
+)
+
+var files = map[string]string{
+	"etc/hostname":        "backup-vm\n",
+	"etc/fstab":           "/dev/sda2 / ext4 defaults 0 1\n",
+	"home/alice/todo.txt": strings.Repeat("restore me\n", 5000),
+}
+
+// testDisk builds an MBR disk (FAT boot partition, ext4 root), converted
+// with `qemu-img convert -f raw -O vmdk -o subformat=streamOptimized`.
+func testDisk(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	raw := diskimg.Raw(t, dir, diskimg.Layout{Table: "mbr", Parts: []diskimg.Part{
+		{FS: "vfat", MiB: 34, Label: "BOOT", Files: map[string]string{"grub/grub.cfg": "set timeout=5\n"}},
+		{FS: "ext4", MiB: 20, Label: "root", Files: files},
+	}})
+	return diskimg.VMDK(t, raw, "streamOptimized")
+}
+
+// wholeDisk is an ext4 file system without partition table, as
+// monolithicSparse: qemu-img convert -f raw -O vmdk -o subformat=monolithicSparse.
+func wholeDisk(t *testing.T) string {
+	raw := diskimg.Raw(t, t.TempDir(), diskimg.Layout{Parts: []diskimg.Part{{FS: "ext4", MiB: 12, Label: "data", Files: files}}})
+	return diskimg.VMDK(t, raw, "monolithicSparse")
+}
+
+func vm(t *testing.T, args ...string) string {
+	t.Helper()
+	var out bytes.Buffer
+	if err := run(context.Background(), args, &out); err != nil {
+		t.Fatalf("vmmount %s: %v", strings.Join(args, " "), err)
+	}
+	return out.String()
+}
+
+func TestBrowseCommands(t *testing.T) {
+	disk := testDisk(t)
+	parts := vm(t, "parts", disk)
+	for _, want := range []string{"fat16", "BOOT", "ext4", "root", "0x0c", "0x83"} {
+		if !strings.Contains(parts, want) {
+			t.Errorf("parts output lacks %q:\n%s", want, parts)
+		}
+	}
+	if info := vm(t, "info", disk); !strings.Contains(info, "vmdk/streamOptimized") || !strings.Contains(info, "table:   mbr") {
+		t.Errorf("info:\n%s", info)
+	}
+	// Default partition: the first with a file system (FAT); @2 selects ext4.
+	if ls := vm(t, "ls", disk+":/"); !strings.Contains(ls, "grub/") {
+		t.Errorf("ls / of partition 1:\n%s", ls)
+	}
+	if ls := vm(t, "ls", disk+"@2:/etc"); ls != "fstab\nhostname\n" {
+		t.Errorf("ls @2:/etc = %q", ls)
+	}
+	if ls := vm(t, "ls", "-l", "-p", "2", disk+":/home/alice"); !strings.Contains(ls, "55000") || !strings.Contains(ls, "todo.txt") {
+		t.Errorf("ls -l -p 2:\n%s", ls)
+	}
+	if got := vm(t, "cat", disk+"@2:/etc/hostname"); got != files["etc/hostname"] {
+		t.Errorf("cat hostname = %q", got)
+	}
+	dest := t.TempDir()
+	vm(t, "get", disk+"@2:/home", dest)
+	b, err := os.ReadFile(filepath.Join(dest, "alice", "todo.txt"))
+	if err != nil || string(b) != files["home/alice/todo.txt"] {
+		t.Errorf("get: %v, %d bytes", err, len(b))
+	}
+	if out := vm(t, "check", disk); !strings.Contains(out, "no errors") {
+		t.Errorf("check: %s", out)
+	}
+	// convert round trip: vmdk -> raw -> monolithicSparse, all equal per qemu-img compare.
+	conv := t.TempDir()
+	vm(t, "convert", "-t", "raw", disk, filepath.Join(conv, "d.raw"))
+	vm(t, "convert", "-t", "monolithicSparse", filepath.Join(conv, "d.raw"), filepath.Join(conv, "d.vmdk"))
+	qemu := testenv.RequireTool(t, "qemu-img")
+	diskimg.Run(t, qemu, "compare", disk, filepath.Join(conv, "d.raw"))
+	diskimg.Run(t, qemu, "compare", disk, filepath.Join(conv, "d.vmdk"))
+	diskimg.Run(t, qemu, "check", filepath.Join(conv, "d.vmdk"))
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"cat", disk + "@2:/etc/nope"}, &out); err == nil {
+		t.Error("cat of a missing file succeeded")
+	}
+	if err := run(context.Background(), []string{"cat", disk + "@7:/etc/hostname"}, &out); err == nil {
+		t.Error("partition 7 exists?")
+	}
+}
+
+// TestMountRoot runs the built binary as VCB did:
+//
+//	vmmount -d disk.vmdk -p 2 -sysdl DIR ; cat DIR/etc/hostname ; vmmount -u DIR
+//
+// and then the crash path: mount, SIGKILL the FUSE server, vmmount -u DIR.
+func TestMountRoot(t *testing.T) {
+	testenv.RequireRoot(t)
+	testenv.RequireTool(t, "qemu-img")
+	if _, err := os.Stat("/dev/fuse"); err != nil {
+		t.Skip("no /dev/fuse")
+	}
+	disk := testDisk(t)
+	bin := filepath.Join(t.TempDir(), "vmmount")
+	diskimg.Run(t, "go", "build", "-o", bin, ".")
+	state := t.TempDir()
+	vmb := func(args ...string) (string, error) {
+		cmd := exec.Command(bin, args...)
+		cmd.Env = append(os.Environ(), "VMMOUNT_STATE_DIR="+state)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	for _, c := range []struct {
+		target string
+		crash  bool
+		file   string
+		want   string
+	}{
+		{disk + "@2", false, "home/alice/todo.txt", files["home/alice/todo.txt"]},
+		{disk + "@2", true, "etc/hostname", files["etc/hostname"]},
+		{disk, false, "grub/grub.cfg", "set timeout=5\n"}, // first file system: FAT
+		{wholeDisk(t), false, "etc/hostname", files["etc/hostname"]},
+	} {
+		crash := c.crash
+		if c.target == disk && !vmount.KernelHasFS("vfat") {
+			t.Log("kernel without vfat (/proc/filesystems): FAT mount not tested")
+			continue
+		}
+		dir := filepath.Join(t.TempDir(), "mnt")
+		t.Cleanup(func() { vmb("-u", dir) })
+		out, err := vmb("-d", c.target, "-sysdl", dir)
+		if err != nil {
+			t.Fatalf("mount: %v\n%s", err, out)
+		}
+		t.Logf("%s", out)
+		b, err := os.ReadFile(filepath.Join(dir, c.file))
+		if err != nil || string(b) != c.want {
+			t.Fatalf("%s through the mount: %d bytes, %v", c.file, len(b), err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "x"), nil, 0o644); err == nil {
+			t.Fatal("the mount is writable")
+		}
+		list, _ := vmb("-l")
+		if !strings.Contains(list, dir) || !strings.Contains(list, "/dev/loop") {
+			t.Errorf("-l:\n%s", list)
+		}
+		if crash {
+			// Kill the FUSE server hard, as a crash would.
+			m, _ := filepath.Glob(filepath.Join(state, "*.json"))
+			if len(m) != 1 {
+				t.Fatalf("state files %v", m)
+			}
+			js, _ := os.ReadFile(m[0])
+			pid := jsonInt(t, string(js), "fusePid")
+			if err := syscallKill(pid); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if out, err := vmb("-u", dir); err != nil {
+			t.Fatalf("-u: %v\n%s", err, out)
+		}
+		mi, _ := os.ReadFile("/proc/self/mountinfo")
+		if strings.Contains(string(mi), dir) || strings.Contains(string(mi), state) {
+			t.Fatalf("mount left behind:\n%s", mi)
+		}
+		if m, _ := filepath.Glob(filepath.Join(state, "*")); len(m) > 0 && !(len(m) == 1 && strings.HasSuffix(m[0], ".log")) {
+			t.Errorf("state left behind: %v", m)
+		}
+		if _, err := vmb("-u", dir); err == nil {
+			t.Error("second -u succeeded")
+		}
+	}
+}

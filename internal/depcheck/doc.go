@@ -1,0 +1,4 @@
+// Package depcheck holds a test that keeps the core packages independent:
+// importing tcpwin must not pull in govmomi, sysctl must not pull in
+// gopacket, and so on.
+package depcheck

@@ -1,0 +1,2 @@
+# run in tcpwin/ with tshark 4.0.17 (Git v4.0.17 packaged as 4.0.17-0+deb12u3).
+tshark -r testdata/linktypes/nflog-239-be.pcap -o ip.defragment:FALSE -o ipv6.defragment:FALSE -Y 'tcp && !icmp && !icmpv6' -T fields -E 'separator=/t' -e frame.number -e ip.src -e ipv6.src -e ip.dst -e ipv6.dst -e tcp.srcport -e tcp.dstport -e tcp.seq_raw -e tcp.ack_raw -e tcp.flags -e tcp.window_size_value -e tcp.len -e tcp.options.mss_val -e tcp.options.wscale.shift -e tcp.options.sack_perm -e tcp.options.timestamp.tsval -e tcp.options.timestamp.tsecr

@@ -1,0 +1,2 @@
+# Version: Ostermann's tcptrace -- version 6.6.7 -- Thu Nov  4, 2004
+tcptrace -l -n ppa-http_espn.pcapng

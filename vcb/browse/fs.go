@@ -1,0 +1,89 @@
+package browse
+
+import (
+	"io"
+	"io/fs"
+	"path"
+	"strings"
+)
+
+// clean turns "/etc/", "etc" or "" into the fs.FS path "etc" (or ".").
+func clean(name string) string {
+	name = path.Clean("/" + name)
+	if name == "/" {
+		return "."
+	}
+	return strings.TrimPrefix(name, "/")
+}
+
+func pathErr(op, name string, err error) error {
+	if _, ok := err.(*fs.PathError); ok {
+		return err
+	}
+	return &fs.PathError{Op: op, Path: name, Err: err}
+}
+
+// Open opens a file for reading (fs.FS).
+func (f *FS) Open(name string) (file fs.File, err error) {
+	defer recoverTo(&err)
+	file, err = f.fsys.Open(clean(name))
+	if err != nil {
+		return nil, pathErr("open", name, err)
+	}
+	return safeFile{file}, nil
+}
+
+// ReadDir lists a directory sorted by name (fs.ReadDirFS), without "." and "..".
+func (f *FS) ReadDir(name string) (ents []fs.DirEntry, err error) {
+	defer recoverTo(&err)
+	all, err := f.fsys.ReadDir(clean(name))
+	if err != nil {
+		return nil, pathErr("readdir", name, err)
+	}
+	for _, e := range all {
+		if e.Name() != "." && e.Name() != ".." {
+			ents = append(ents, e)
+		}
+	}
+	return ents, nil
+}
+
+// Stat describes a file (fs.StatFS).
+func (f *FS) Stat(name string) (fi fs.FileInfo, err error) {
+	defer recoverTo(&err)
+	if clean(name) == "." {
+		return rootInfo{}, nil
+	}
+	fi, err = f.fsys.Stat(clean(name))
+	if err != nil {
+		return nil, pathErr("stat", name, err)
+	}
+	return fi, nil
+}
+
+// ReadFile reads a whole file (fs.ReadFileFS).
+func (f *FS) ReadFile(name string) ([]byte, error) {
+	r, err := f.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return io.ReadAll(r)
+}
+
+// Close releases the file system.
+func (f *FS) Close() error { return f.fsys.Close() }
+
+// safeFile guards reads of go-diskfs files against panics.
+type safeFile struct{ fs.File }
+
+func (s safeFile) Read(p []byte) (n int, err error) {
+	defer recoverTo(&err)
+	return s.File.Read(p)
+}
+
+type rootInfo struct{ fileInfo }
+
+func (rootInfo) Name() string      { return "/" }
+func (rootInfo) IsDir() bool       { return true }
+func (rootInfo) Mode() fs.FileMode { return fs.ModeDir | 0o555 }

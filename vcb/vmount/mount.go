@@ -1,0 +1,203 @@
+package vmount
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// MountFS attaches the partition (s.Offset, s.Size) of the FUSE-served disk
+// file to a loop device and mounts its s.FSType file system read-only on
+// s.Dir, saving the state after each step. On failure it undoes what it
+// did (the FUSE server is left to the caller).
+func (m *Manager) MountFS(s *State) (err error) {
+	defer func() {
+		if err != nil {
+			m.undoMount(s)
+		}
+	}()
+	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
+		return err
+	}
+	dev, err := AttachLoop(filepath.Join(s.FuseDir, DiskFileName), s.Offset, s.Size)
+	if err != nil {
+		return err
+	}
+	s.LoopDev = dev
+	if err := m.Save(s); err != nil {
+		return err
+	}
+	fstype, data := s.FSType, ""
+	switch fstype {
+	case "ext4", "ext3", "ext2":
+		fstype, data = "ext4", "noload" // never replay a snapshot's journal
+	case "fat12", "fat16", "fat32", "vfat":
+		fstype, data = "vfat", "utf8"
+	}
+	flags := uintptr(unix.MS_RDONLY | unix.MS_NODEV | unix.MS_NOSUID | unix.MS_NOEXEC)
+	if err := unix.Mount(dev, s.Dir, fstype, flags, data); err != nil {
+		if errors.Is(err, unix.ENODEV) && !KernelHasFS(fstype) {
+			return fmt.Errorf("vmount: the kernel has no %s file system (not in /proc/filesystems); browse the disk without mounting (vmmount ls/cat/get): %w", fstype, err)
+		}
+		return fmt.Errorf("vmount: mount %s (%s) on %s: %w", dev, fstype, s.Dir, err)
+	}
+	s.Mounted = true
+	return m.Save(s)
+}
+
+func (m *Manager) undoMount(s *State) {
+	if s.Mounted || IsMountpoint(s.Dir) && s.LoopDev != "" && mountSource(s.Dir) == s.LoopDev {
+		unmount(s.Dir)
+		s.Mounted = false
+	}
+	if s.LoopDev != "" {
+		if loopBacking(s.LoopDev) == filepath.Join(s.FuseDir, DiskFileName) {
+			DetachLoop(s.LoopDev)
+		}
+		s.LoopDev = ""
+	}
+	m.Save(s)
+}
+
+// Unmount undoes everything recorded for the mount on dir: the file
+// system mount, the loop device, the FUSE mount and its server process
+// (signalled only if its command line still names the FUSE directory),
+// then removes the state. It works after a crash of the mounting process.
+func (m *Manager) Unmount(dir string) error {
+	s, err := m.Load(dir)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	if IsMountpoint(s.Dir) {
+		if src := mountSource(s.Dir); s.LoopDev == "" || src == s.LoopDev {
+			if err := unmount(s.Dir); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if s.LoopDev != "" && loopBacking(s.LoopDev) == filepath.Join(s.FuseDir, DiskFileName) {
+		if err := DetachLoop(s.LoopDev); err != nil {
+			errs = append(errs, fmt.Errorf("vmount: detach %s: %w", s.LoopDev, err))
+		}
+	}
+	if IsMountpoint(s.FuseDir) {
+		if err := unmount(s.FuseDir); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if s.FusePID > 0 {
+		if err := stopServer(s.FusePID, s.FuseDir); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	os.Remove(s.FuseDir)
+	os.Remove(s.FuseDir + ".log") // the CLI's server log
+	return os.Remove(m.statePath(s.Dir))
+}
+
+// unmount unmounts dir, lazily if it is busy or its FUSE server is gone.
+func unmount(dir string) error {
+	err := unix.Unmount(dir, 0)
+	if err == nil || errors.Is(err, unix.EINVAL) {
+		return nil
+	}
+	if err2 := unix.Unmount(dir, unix.MNT_DETACH); err2 != nil {
+		return fmt.Errorf("vmount: unmount %s: %w", dir, err)
+	}
+	return nil
+}
+
+// stopServer waits for the FUSE server to exit after its unmount, then
+// signals it, but only while /proc/PID/cmdline still names fuseDir (the
+// PID may have been reused).
+func stopServer(pid int, fuseDir string) error {
+	owns := func() bool {
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+		return err == nil && strings.Contains(string(b), fuseDir)
+	}
+	for _, sig := range []syscall.Signal{0, syscall.SIGTERM, syscall.SIGKILL} {
+		if sig != 0 && owns() {
+			syscall.Kill(pid, sig)
+		}
+		for range 40 {
+			if !owns() {
+				return nil
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	return fmt.Errorf("vmount: FUSE server %d does not exit", pid)
+}
+
+// IsMountpoint reports whether dir is a mount point (per /proc/self/mountinfo).
+func IsMountpoint(dir string) bool { return mountSource(dir) != "\x00" }
+
+// mountSource returns the source of the last mount on dir, or "\x00".
+func mountSource(dir string) string {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return "\x00"
+	}
+	defer f.Close()
+	src := "\x00"
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 10 || unescape(fields[4]) != dir {
+			continue
+		}
+		for i, f := range fields {
+			if f == "-" && i+2 < len(fields) {
+				src = unescape(fields[i+2])
+			}
+		}
+	}
+	return src
+}
+
+// unescape decodes mountinfo's octal escapes (\040 for a space).
+func unescape(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+4 <= len(s) {
+			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// KernelHasFS reports whether /proc/filesystems lists fstype.
+func KernelHasFS(fstype string) bool {
+	b, err := os.ReadFile("/proc/filesystems")
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 0 && f[len(f)-1] == fstype {
+			return true
+		}
+	}
+	return false
+}
