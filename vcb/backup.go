@@ -425,7 +425,7 @@ func (b *backup) download(ctx context.Context, it *leaseItem, d Disk) error {
 	if err != nil {
 		return err
 	}
-	f.Source, f.Slot, f.DeviceKey, f.Capacity = d.File, d.Slot, d.Key, d.CapacityBytes
+	f.Source, f.Slot, f.DeviceKey, f.Capacity, f.ChangeID = d.File, d.Slot, d.Key, d.CapacityBytes, d.ChangeID
 	b.files = append(b.files, f)
 	return nil
 }
