@@ -445,6 +445,7 @@ func (b *backup) writeFile(ctx context.Context, name, kind string, r io.Reader, 
 	stored := &hashWriter{w: fh, h: sha256.New()}
 	var w io.Writer = stored
 	var enc *zstd.Encoder
+	raw := stored
 	if compression == CompressionZstd {
 		enc, err = zstd.NewWriter(stored, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(2))
 		if err != nil {
@@ -452,10 +453,13 @@ func (b *backup) writeFile(ctx context.Context, name, kind string, r io.Reader, 
 			return fe, b.fail(ErrWrite, err)
 		}
 		w = enc
+		raw = &hashWriter{w: w, h: sha256.New()}
 	}
-	raw := &hashWriter{w: w, h: sha256.New()}
-	buf := make([]byte, 1<<20)
-	_, cerr := copyBuffer(raw, r, buf)
+	var abort func()
+	if c, ok := r.(io.Closer); ok {
+		abort = func() { _ = c.Close() }
+	}
+	_, cerr := copyPipelined(raw, r, abort)
 	if enc != nil {
 		if err := enc.Close(); err != nil && cerr == nil {
 			cerr = &writeError{err}
@@ -507,35 +511,6 @@ func (hw *hashWriter) Write(p []byte) (int, error) {
 		}
 	}
 	return n, err
-}
-
-// copyBuffer is io.CopyBuffer without the WriterTo/ReaderFrom shortcuts,
-// so errors keep their side (read or write).
-func copyBuffer(dst io.Writer, src io.Reader, buf []byte) (int64, error) {
-	var written int64
-	for {
-		nr, rerr := src.Read(buf)
-		if nr > 0 {
-			nw, werr := dst.Write(buf[:nr])
-			written += int64(nw)
-			if werr != nil {
-				var we *writeError
-				if !errors.As(werr, &we) {
-					werr = &writeError{werr}
-				}
-				return written, werr
-			}
-			if nw != nr {
-				return written, &writeError{io.ErrShortWrite}
-			}
-		}
-		if rerr == io.EOF {
-			return written, nil
-		}
-		if rerr != nil {
-			return written, rerr
-		}
-	}
 }
 
 // fetchConfigFiles downloads the .vmx and .nvram over the datastore HTTP

@@ -1,4 +1,58 @@
-// Package vcb is a typed client in the spirit of VMware Consolidated Backup,
-// built on govmomi: list VMs, back them up through a quiesced snapshot,
-// restore them, with a catalog of what was backed up.
+// Package vcb is a typed client in the spirit of VMware Consolidated
+// Backup (vcbVmName, vcbMounter, vcbRestore), built on govmomi v0.56.0.
+//
+// # Connecting
+//
+// Dial logs in to a vCenter or ESXi host. The URL, user and password come
+// from Config, or from the GOVC_* environment variables govc uses
+// (GOVC_URL, GOVC_USERNAME, GOVC_PASSWORD, GOVC_PASSWORD_FILE,
+// GOVC_TLS_CA_CERTS, GOVC_TLS_THUMBPRINT, GOVC_INSECURE). The server
+// certificate is verified against the system or given CAs, or pinned by
+// thumbprint; verification is off only with Insecure. The session is kept
+// alive while idle and logged out by Close.
+//
+// # Listing
+//
+// List and Find take VCB's selectors (ParseSelector): any:, name:NAME,
+// ipaddr:IP, uuid:UUID (BIOS or instance), moref:vm-42 and
+// powerstate:on|off|suspended, and return VMInfo: name, moref, UUIDs,
+// IPs, power state, host, datastores and disks (slot, backing file,
+// capacity).
+//
+// # Backup
+//
+// Backup makes a full-VM backup ("fullvm") into a new directory: the
+// pre-freeze hook, a quiesced snapshot without memory (both options), the
+// post-thaw hook, the snapshot's disks streamed through an NFC export
+// lease (ExportSnapshot) with lease progress updates and a ProgressFunc,
+// the .vmx and .nvram downloaded over the datastore HTTP interface, then
+// config.json (the VM configuration at snapshot time), a VCB-style
+// catalog of "key= value" lines, and manifest.json with the size and
+// SHA-256 of every file (and of the content before zstd compression, when
+// enabled). Everything is written and fsynced in a ".NAME.partial-*"
+// directory that is renamed into place only when complete. The snapshot is
+// removed (with retries) and the lease aborted on every failure, including
+// cancellation, with a fresh context. BackupOptions.Keep rotates old
+// backups of the same VM.
+//
+// Disks are stored as the export lease serves them: on ESXi a
+// streamOptimized VMDK, on the simulator the raw disk file.
+//
+// # Verify and restore
+//
+// Verify recomputes every checksum against the manifest. Restore verifies
+// the backup, uploads the disks over the datastore interface into a
+// directory named after the VM, creates the VM from the saved
+// configuration with the disks attached, and reads every disk back to
+// compare it with the manifest. It restores in place only with Overwrite
+// (the VM must be powered off), or as a copy under another name, folder,
+// resource pool or datastore, given by RestoreOptions or by an edited
+// catalog (like vcbRestore -a). A failed restore removes what it created.
+//
+// # Errors
+//
+// Every error is an *Error whose Kind is one of the Err* sentinels
+// (ErrSnapshot, ErrLease, ErrTransfer, ErrWrite, ErrChecksum, ...), with
+// the cause (a SOAP fault, syscall.ENOSPC, context.Canceled) reachable by
+// errors.Is and errors.As.
 package vcb

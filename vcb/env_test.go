@@ -53,3 +53,20 @@ func (e *env) findObject(ctx context.Context, moref string) (*object.VirtualMach
 }
 
 func mkdir(p string) error { return os.MkdirAll(p, 0o755) }
+
+func writeFile(t testing.TB, p, s string) {
+	t.Helper()
+	if err := os.WriteFile(p, []byte(s), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func fileSum(t testing.TB, p string) string {
+	t.Helper()
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	return sum(f)
+}

@@ -65,6 +65,14 @@ type countingReader struct {
 	m   *meter
 }
 
+// Close closes the underlying reader when it is an io.Closer.
+func (c *countingReader) Close() error {
+	if cl, ok := c.r.(interface{ Close() error }); ok {
+		return cl.Close()
+	}
+	return nil
+}
+
 func (c *countingReader) Read(p []byte) (int, error) {
 	if err := c.ctx.Err(); err != nil {
 		return 0, err

@@ -69,7 +69,13 @@ func Rotate(parent string, vm VMInfo, keep int) ([]string, error) {
 		if n <= keep {
 			continue
 		}
-		if err := os.RemoveAll(dirs[i]); err != nil {
+		// Rename first: a crash mid-removal leaves a ".partial-" directory,
+		// never a damaged backup that still looks complete.
+		doomed := filepath.Join(parent, "."+filepath.Base(dirs[i])+".partial-rotated")
+		if err := os.Rename(dirs[i], doomed); err != nil {
+			return removed, newErr("rotate", vm.MoRef, ErrWrite, err)
+		}
+		if err := os.RemoveAll(doomed); err != nil {
 			return removed, newErr("rotate", vm.MoRef, ErrWrite, err)
 		}
 		removed = append(removed, dirs[i])

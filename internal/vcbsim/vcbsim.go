@@ -6,9 +6,12 @@ package vcbsim
 
 import (
 	"context"
+	crand "crypto/rand"
 	"crypto/tls"
+	"encoding/hex"
 	"fmt"
 	"io"
+	"log"
 	"math/rand/v2"
 	"net/url"
 	"os"
@@ -44,6 +47,10 @@ func Start() (*Sim, error) {
 	}
 	m.Service.TLS = new(tls.Config)
 	m.Service.RegisterEndpoints = true
+	// Real credentials, so that a wrong password is refused.
+	var pw [12]byte
+	_, _ = crand.Read(pw[:])
+	m.Service.Listen = &url.URL{Host: "127.0.0.1:0", User: url.UserPassword("administrator@vsphere.local", hex.EncodeToString(pw[:]))}
 	s := m.Service.NewServer()
 	u := *s.URL
 	user := u.User.Username()
@@ -266,4 +273,13 @@ func DefaultPool(ctx context.Context, finder *find.Finder) (*object.ResourcePool
 		return cl[0].ResourcePool(ctx)
 	}
 	return finder.DefaultResourcePool(ctx)
+}
+
+// Quiet discards the standard logger's output (where the simulator and
+// net/http log TLS retries, NFC lease lookups and their own quirks) and
+// returns a function restoring it. For the demo and -sim command lines.
+func Quiet() (restore func()) {
+	w := log.Writer()
+	log.SetOutput(io.Discard)
+	return func() { log.SetOutput(w) }
 }

@@ -1,0 +1,158 @@
+// Command vcbmounter backs up a virtual machine like VMware Consolidated
+// Backup's vcbMounter -t fullvm: a snapshot, the disks exported through an
+// NFC lease, the .vmx/.nvram, a catalog and a checksummed manifest.
+//
+//	vcbmounter -h vc.example.com -u backup -a moref:vm-42 -r /backups/web01 -t fullvm
+//	vcbmounter -a name:web01 -r '/backups/web01-%t' -z -keep 7     # rotation
+//	vcbmounter -d /backups/web01                                     # release (delete) a fullvm export
+//	vcbmounter -verify /backups/web01
+//	vcbmounter -sim -a name:vcbdemo -r /tmp/vcbdemo                   # embedded simulator
+//
+// The password comes from $GOVC_PASSWORD, -passfile or a prompt.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/bulletproof-labs/wsvcb/internal/vcbcli"
+	"github.com/bulletproof-labs/wsvcb/vcb"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+const tool = "vcbmounter"
+
+func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet(tool, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var conn vcbcli.Conn
+	conn.Register(fs)
+	selStr := fs.String("a", "", "VM to back up: moref:vm-42, name:, uuid:, ipaddr: (must match exactly one VM)")
+	dir := fs.String("r", "", "backup directory to create (must not exist); %t is replaced by a UTC timestamp")
+	typ := fs.String("t", "fullvm", "backup type: fullvm (file-level mounts are vmmount's job)")
+	mode := fs.String("m", "nbd", "transport mode: nbd or nbdssl (the NFC lease over HTTPS); san and hotadd are not supported")
+	release := fs.String("d", "", "release a fullvm backup directory: delete it (only if it is a vcb backup)")
+	verify := fs.String("verify", "", "verify the checksums of a backup directory and exit")
+	noQuiesce := fs.Bool("Q", false, "do not quiesce the guest file systems")
+	memory := fs.Bool("M", false, "include memory in the snapshot")
+	zstd := fs.Bool("z", false, "compress disks with zstd")
+	keep := fs.Int("keep", 0, "keep only the newest N backups of this VM next to -r (rotation)")
+	pre := fs.String("pre", "", "pre-freeze script to run on this host before the snapshot")
+	post := fs.String("post", "", "post-thaw script to run on this host after the snapshot")
+	quiet := fs.Bool("q", false, "no progress bar")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	switch {
+	case *verify != "":
+		m, err := vcb.Verify(*verify)
+		if conn.JSON && m != nil {
+			_ = vcbcli.PrintJSON(stdout, map[string]any{"dir": *verify, "ok": err == nil, "error": errString(err), "files": m.Files})
+		}
+		if err != nil {
+			return vcbcli.Fail(stderr, tool, err)
+		}
+		if !conn.JSON {
+			fmt.Fprintf(stdout, "%s: %d files verified\n", *verify, len(m.Files))
+		}
+		return 0
+	case *release != "":
+		if err := releaseDir(*release); err != nil {
+			return vcbcli.Fail(stderr, tool, err)
+		}
+		if !conn.JSON {
+			fmt.Fprintf(stdout, "released %s\n", *release)
+		}
+		return 0
+	}
+	if *selStr == "" || *dir == "" {
+		fmt.Fprintln(stderr, "vcbmounter: -a SELECTOR and -r DIR are required (or -d DIR, -verify DIR)")
+		fs.Usage()
+		return 2
+	}
+	if *typ != "fullvm" {
+		return vcbcli.Fail(stderr, tool, fmt.Errorf("-t %s: only fullvm is supported here (mount disk files with vmmount)", *typ))
+	}
+	if *mode != "nbd" && *mode != "nbdssl" {
+		return vcbcli.Fail(stderr, tool, fmt.Errorf("-m %s: only nbd/nbdssl (NFC over HTTPS) are supported", *mode))
+	}
+	sel, err := vcb.ParseSelector(*selStr)
+	if err != nil {
+		return vcbcli.Fail(stderr, tool, err)
+	}
+	target := strings.ReplaceAll(*dir, "%t", time.Now().UTC().Format("20060102T150405Z"))
+	s, err := conn.Connect(ctx, stdin, stderr)
+	if err != nil {
+		return vcbcli.Fail(stderr, tool, err)
+	}
+	defer s.Close()
+	vm, err := s.Find(ctx, sel)
+	if err != nil {
+		return vcbcli.Fail(stderr, tool, err)
+	}
+	opts := &vcb.BackupOptions{NoQuiesce: *noQuiesce, Memory: *memory, Keep: *keep}
+	if *zstd {
+		opts.Compression = vcb.CompressionZstd
+	}
+	if *pre != "" {
+		opts.PreFreeze = vcb.CommandHook("pre-freeze", *pre)
+	}
+	if *post != "" {
+		opts.PostThaw = vcb.CommandHook("post-thaw", *post)
+	}
+	if !*quiet && !conn.JSON {
+		opts.Progress = vcbcli.ProgressBar(stderr)
+	}
+	start := time.Now()
+	m, err := s.Backup(ctx, vm, target, opts)
+	if err != nil {
+		return vcbcli.Fail(stderr, tool, err)
+	}
+	if conn.JSON {
+		_ = vcbcli.PrintJSON(stdout, map[string]any{"dir": target, "manifest": m})
+		return 0
+	}
+	var total int64
+	for _, f := range m.Disks() {
+		total += f.RawSize
+	}
+	el := time.Since(start)
+	fmt.Fprintf(stdout, "backed up %s (%s) to %s: %d disk(s), %d bytes in %s (%.1f MB/s)\n",
+		vm.Name, vm.MoRef, target, len(m.Disks()), total, el.Round(time.Millisecond), float64(total)/1e6/el.Seconds())
+	for _, f := range m.Files {
+		fmt.Fprintf(stdout, "  %-8s %-32s %12d  sha256:%s\n", f.Kind, f.Name, f.Size, f.SHA256)
+	}
+	return 0
+}
+
+// releaseDir deletes a fullvm backup directory, refusing anything that is
+// not one (no manifest and no partial marker).
+func releaseDir(dir string) error {
+	if _, err := vcb.ReadManifest(dir); err != nil {
+		if !errors.Is(err, vcb.ErrIncomplete) || !strings.Contains(filepath.Base(dir), ".partial-") {
+			return fmt.Errorf("%s is not a vcb backup directory: %w", dir, err)
+		}
+	}
+	return os.RemoveAll(dir)
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}

@@ -1,0 +1,195 @@
+// Package vcbcli holds what the VCB-style commands (examples/vcbvmname,
+// vcbmounter, vcbrestore) share: connection flags in VCB's spelling,
+// password lookup (environment, file or prompt, never the command line),
+// the embedded simulator behind -sim, JSON output and progress bars.
+package vcbcli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+
+	"github.com/bulletproof-labs/wsvcb/internal/vcbsim"
+	"github.com/bulletproof-labs/wsvcb/vcb"
+)
+
+// Conn are the connection flags: -h HOST -u USER like VCB's tools.
+type Conn struct {
+	Host       string
+	User       string
+	PassFile   string
+	Thumbprint string
+	CAFile     string
+	Insecure   bool
+	Datacenter string
+	Sim        bool
+	JSON       bool
+	// SimEmpty makes -sim start a simulator without the demo VM (a fresh
+	// "other vCenter" to restore into).
+	SimEmpty bool
+}
+
+// Register adds the flags to fs.
+func (c *Conn) Register(fs *flag.FlagSet) {
+	fs.StringVar(&c.Host, "h", "", "vCenter or ESX host (or URL); default $GOVC_URL")
+	fs.StringVar(&c.User, "u", "", "user name; default $GOVC_USERNAME (the password comes from $GOVC_PASSWORD, -passfile or a prompt)")
+	fs.StringVar(&c.PassFile, "passfile", "", "file whose first line is the password; default $GOVC_PASSWORD_FILE")
+	fs.StringVar(&c.Thumbprint, "thumbprint", "", "expected SHA-1 thumbprint of the server certificate; default $GOVC_TLS_THUMBPRINT")
+	fs.StringVar(&c.CAFile, "cacert", "", "PEM file(s) of trusted CAs; default $GOVC_TLS_CA_CERTS")
+	fs.BoolVar(&c.Insecure, "k", false, "do not verify the server certificate (insecure)")
+	fs.StringVar(&c.Datacenter, "dc", "", "datacenter; default the only one")
+	fs.BoolVar(&c.Sim, "sim", false, "run against an embedded vSphere simulator (vcsim) holding a demo VM with real disk bytes")
+	fs.BoolVar(&c.JSON, "json", false, "print results as JSON")
+}
+
+// Session is an open connection, with the simulator when -sim was given.
+type Session struct {
+	*vcb.Client
+	Sim *vcbsim.Sim
+}
+
+// Close logs out and stops the simulator.
+func (s *Session) Close() {
+	_ = s.Client.Close()
+	if s.Sim != nil {
+		s.Sim.Close()
+	}
+}
+
+// DemoVM is the name of the VM the -sim simulator holds.
+const DemoVM = "vcbdemo"
+
+// StartSim starts the embedded simulator with the demo VM (two disks of
+// real bytes, powered on).
+func StartSim(ctx context.Context, demo bool) (*vcbsim.Sim, vcb.Config, error) {
+	sim, err := vcbsim.Start()
+	if err != nil {
+		return nil, vcb.Config{}, err
+	}
+	cfg := vcb.Config{URL: sim.URL.String(), Username: sim.Username, Password: sim.Password, Thumbprint: sim.Thumbprint}
+	c, err := vcb.Dial(ctx, &cfg)
+	if err != nil {
+		sim.Close()
+		return nil, cfg, err
+	}
+	defer c.Close()
+	if !demo {
+		return sim, cfg, nil
+	}
+	if _, err := vcbsim.CreateVM(ctx, c.Vim(), vcbsim.VMSpec{Name: DemoVM, DiskSizes: []int64{8 << 20, 4 << 20}, Seed: 2009, PowerOn: true}); err != nil {
+		sim.Close()
+		return nil, cfg, err
+	}
+	return sim, cfg, nil
+}
+
+// Connect dials per the flags (or starts the simulator with -sim).
+func (c *Conn) Connect(ctx context.Context, stdin *os.File, stderr io.Writer) (*Session, error) {
+	if c.Sim {
+		vcbsim.Quiet()
+		sim, cfg, err := StartSim(ctx, !c.SimEmpty)
+		if err != nil {
+			return nil, err
+		}
+		cl, err := vcb.Dial(ctx, &cfg)
+		if err != nil {
+			sim.Close()
+			return nil, err
+		}
+		return &Session{Client: cl, Sim: sim}, nil
+	}
+	cfg := vcb.Config{URL: c.Host, Username: c.User, PasswordFile: c.PassFile, Thumbprint: c.Thumbprint,
+		CAFile: c.CAFile, Insecure: c.Insecure, Datacenter: c.Datacenter}
+	env := vcb.ConfigFromEnv()
+	if cfg.PasswordFile == "" && env.PasswordFile == "" && env.Password == "" {
+		pw, err := prompt(stdin, stderr)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Password = pw
+	}
+	cl, err := vcb.Dial(ctx, &cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Session{Client: cl}, nil
+}
+
+// prompt reads the password from the terminal without echo.
+func prompt(stdin *os.File, stderr io.Writer) (string, error) {
+	if stdin == nil || !term.IsTerminal(int(stdin.Fd())) {
+		return "", errors.New("no password: set GOVC_PASSWORD or GOVC_PASSWORD_FILE, use -passfile, or run on a terminal to be prompted")
+	}
+	fmt.Fprint(stderr, "Password: ")
+	b, err := term.ReadPassword(int(stdin.Fd()))
+	fmt.Fprintln(stderr)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimRight(string(b), "\r\n"), nil
+}
+
+// PrintJSON writes v as indented JSON.
+func PrintJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// ProgressBar returns a ProgressFunc drawing a byte progress bar on w for
+// each transfer phase.
+func ProgressBar(w io.Writer) vcb.ProgressFunc {
+	var (
+		bar   *progressbar.ProgressBar
+		phase string
+	)
+	return func(p vcb.Progress) {
+		switch p.Phase {
+		case "export", "upload", "readback":
+		default:
+			if bar != nil {
+				_ = bar.Finish()
+				bar = nil
+				fmt.Fprintln(w)
+			}
+			if p.Phase != phase && p.Phase != "" {
+				fmt.Fprintf(w, "%s: %s\n", p.Op, p.Phase)
+			}
+			phase = p.Phase
+			return
+		}
+		if bar == nil || p.Phase != phase {
+			if bar != nil {
+				_ = bar.Finish()
+				fmt.Fprintln(w)
+			}
+			phase = p.Phase
+			total := p.Total
+			if total <= 0 {
+				total = -1
+			}
+			bar = progressbar.NewOptions64(total,
+				progressbar.OptionSetWriter(w),
+				progressbar.OptionShowBytes(true),
+				progressbar.OptionSetWidth(30),
+				progressbar.OptionThrottle(100_000_000),
+				progressbar.OptionSetDescription(p.Op+" "+p.Phase),
+			)
+		}
+		_ = bar.Set64(p.Done)
+	}
+}
+
+// Fail prints err to stderr in the tools' style and returns exit code 1.
+func Fail(stderr io.Writer, tool string, err error) int {
+	fmt.Fprintf(stderr, "%s: %v\n", tool, err)
+	return 1
+}
