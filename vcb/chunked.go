@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"sort"
+	"sync"
 
 	"github.com/bulletproof-labs/wsvcb/vcb/chunkstore"
 	"github.com/vmware/govmomi/object"
@@ -37,7 +38,8 @@ type ChunkedOptions struct {
 	// extents changed since, and HTTP range reads of those only. Empty
 	// means a full backup.
 	Parent string
-	// ChunkSize is the chunk size of full backups (default 1 MiB);
+	// ChunkSize is the chunk size of full backups (default 256 KiB: smaller chunks
+	// rewrite less around scattered changes, larger ones mean fewer files);
 	// incremental backups keep the parent's.
 	ChunkSize int64
 }
@@ -51,6 +53,7 @@ type DiskStats struct {
 	ParentChange string `json:"parentChangeId,omitempty"`
 	Extents      int    `json:"extents"`     // changed areas reported
 	Transferred  int64  `json:"transferred"` // bytes read from the server
+	Requests     int    `json:"requests"`    // HTTP requests for disk data
 	Chunks       int    `json:"chunks"`      // chunks in the disk
 	Changed      int    `json:"changed"`     // chunks rewritten
 	NewChunks    int    `json:"newChunks"`   // chunks added to the store
@@ -270,7 +273,7 @@ func (cb *chunkedBackup) full(ctx context.Context, u *url.URL, d Disk, st *DiskS
 		}
 		return nil, b.fail(ErrTransfer, fmt.Errorf("disk %s: %w", d.Slot, err))
 	}
-	st.Transferred = n
+	st.Transferred, st.Requests = n, 1
 	// A disk file shorter than the capacity reads as zeros past its end.
 	if n < d.CapacityBytes {
 		if _, err := io.Copy(ch, io.LimitReader(zeroReader{}, d.CapacityBytes-n)); err != nil {
@@ -340,6 +343,16 @@ func normalize(in []Extent, size int64) []Extent {
 	return out
 }
 
+// incrementalWorkers is how many batches of chunks an incremental backup
+// rebuilds at once, overlapping range requests with hashing and writing.
+var incrementalWorkers = 4
+
+// chunkJob is one chunk to rebuild and the changed extents inside it.
+type chunkJob struct {
+	idx    int64
+	pieces []Extent
+}
+
 // incremental starts from the parent's chunks and rewrites the chunks the
 // changed extents touch: the old chunk from the store, overlaid with the
 // changed bytes read with HTTP range requests.
@@ -348,43 +361,148 @@ func (cb *chunkedBackup) incremental(ctx context.Context, u *url.URL, d Disk, pr
 	b.m.setPhase("export", diskFileName(d))
 	st.Extents = len(areas)
 	r := &chunkstore.Recipe{Size: prev.Size, ChunkSize: prev.ChunkSize, Chunks: append([]chunkstore.Sum(nil), prev.Chunks...)}
-	cs := r.ChunkSize
-	buf := make([]byte, cs)
-	for i := 0; i < len(areas); {
-		idx := areas[i].Start / cs
-		start, end := idx*cs, min((idx+1)*cs, r.Size)
-		data, err := cb.store.Get(prev.Chunks[idx], buf)
-		if err != nil {
-			return nil, b.fail(ErrWrite, fmt.Errorf("disk %s: parent chunk %d: %w", d.Slot, idx, err))
-		}
-		if int64(len(data)) != end-start {
-			return nil, b.fail(ErrWrite, fmt.Errorf("disk %s: parent chunk %d has %d bytes, want %d", d.Slot, idx, len(data), end-start))
-		}
-		for i < len(areas) && areas[i].Start < end {
-			s, e := areas[i].Start, min(areas[i].Start+areas[i].Length, end)
-			if err := b.c.getRange(ctx, u, s, data[s-start:e-start]); err != nil {
-				return nil, b.fail(ErrTransfer, fmt.Errorf("disk %s: %w", d.Slot, err))
+	jobs := batches(splitByChunk(areas, r.ChunkSize), r.ChunkSize)
+
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var (
+		mu   sync.Mutex
+		wg   sync.WaitGroup
+		next = make(chan []chunkJob)
+	)
+	for range min(incrementalWorkers, len(jobs)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var bufs [][]byte
+			multi := true
+			for batch := range next {
+				for len(bufs) < len(batch) {
+					bufs = append(bufs, make([]byte, r.ChunkSize))
+				}
+				sums, added, reqs, moved, err := cb.rebuildChunks(ctx, u, d, prev, batch, bufs, &multi)
+				if err != nil {
+					cancel(err)
+					continue
+				}
+				mu.Lock()
+				for k, j := range batch {
+					r.Chunks[j.idx] = sums[k]
+					st.Changed++
+				}
+				st.Transferred += moved
+				st.NewChunks += added
+				st.Requests += reqs
+				b.m.report(false)
+				mu.Unlock()
 			}
-			st.Transferred += e - s
-			b.m.done.Add(e - s)
-			b.m.report(false)
-			if e < areas[i].Start+areas[i].Length {
-				areas[i] = Extent{e, areas[i].Start + areas[i].Length - e}
-				break // continues in the next chunk
-			}
-			i++
-		}
-		sum, added, err := cb.store.Put(data)
-		if err != nil {
-			return nil, b.fail(ErrWrite, err)
-		}
-		r.Chunks[idx] = sum
-		st.Changed++
-		if added {
-			st.NewChunks++
+		}()
+	}
+feed:
+	for _, j := range jobs {
+		select {
+		case next <- j:
+		case <-ctx.Done():
+			break feed
 		}
 	}
+	close(next)
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil {
+		var e *Error
+		if errors.As(err, &e) {
+			return nil, err
+		}
+		return nil, b.fail(ErrTransfer, err)
+	}
 	return r, nil
+}
+
+// splitByChunk cuts sorted, merged extents at chunk boundaries and groups
+// them by chunk.
+func splitByChunk(areas []Extent, cs int64) []chunkJob {
+	var jobs []chunkJob
+	for _, a := range areas {
+		for s, end := a.Start, a.Start+a.Length; s < end; {
+			idx := s / cs
+			e := min(end, (idx+1)*cs)
+			if n := len(jobs); n > 0 && jobs[n-1].idx == idx {
+				jobs[n-1].pieces = append(jobs[n-1].pieces, Extent{s, e - s})
+			} else {
+				jobs = append(jobs, chunkJob{idx: idx, pieces: []Extent{{s, e - s}}})
+			}
+			s = e
+		}
+	}
+	return jobs
+}
+
+// batches groups chunk jobs so that one multi-range request serves
+// several chunks: at most maxRangesPerRequest ranges and 8 MiB of chunk
+// buffers per batch.
+func batches(jobs []chunkJob, cs int64) [][]chunkJob {
+	maxChunks := max(1, int((8<<20)/cs))
+	var out [][]chunkJob
+	var cur []chunkJob
+	ranges := 0
+	for _, j := range jobs {
+		if len(cur) > 0 && (len(cur) >= maxChunks || ranges+len(j.pieces) > maxRangesPerRequest) {
+			out = append(out, cur)
+			cur, ranges = nil, 0
+		}
+		cur = append(cur, j)
+		ranges += len(j.pieces)
+	}
+	if len(cur) > 0 {
+		out = append(out, cur)
+	}
+	return out
+}
+
+// rebuildChunks rebuilds a batch of chunks: the parent's content with
+// the changed pieces read from the server in one multi-range request.
+func (cb *chunkedBackup) rebuildChunks(ctx context.Context, u *url.URL, d Disk, prev *chunkstore.Recipe, batch []chunkJob, bufs [][]byte, multi *bool) (sums []chunkstore.Sum, added, requests int, moved int64, err error) {
+	b := cb.b
+	var (
+		pieces []Extent
+		dst    [][]byte
+		datas  = make([][]byte, len(batch))
+	)
+	for k, j := range batch {
+		data, err := cb.store.Get(prev.Chunks[j.idx], bufs[k])
+		if err != nil {
+			return nil, 0, 0, 0, b.fail(ErrWrite, fmt.Errorf("disk %s: parent chunk %d: %w", d.Slot, j.idx, err))
+		}
+		if want := prev.ChunkLen(int(j.idx)); int64(len(data)) != want {
+			return nil, 0, 0, 0, b.fail(ErrWrite, fmt.Errorf("disk %s: parent chunk %d has %d bytes, want %d", d.Slot, j.idx, len(data), want))
+		}
+		datas[k] = data
+		start := j.idx * prev.ChunkSize
+		for _, p := range j.pieces {
+			pieces = append(pieces, p)
+			dst = append(dst, data[p.Start-start:p.Start-start+p.Length])
+			moved += p.Length
+		}
+	}
+	requests, err = b.c.getRanges(ctx, u, pieces, dst, multi)
+	if err != nil {
+		if cause := context.Cause(ctx); cause != nil && ctx.Err() != nil {
+			err = cause
+		}
+		return nil, 0, 0, 0, b.fail(ErrTransfer, fmt.Errorf("disk %s: %w", d.Slot, err))
+	}
+	b.m.done.Add(moved)
+	for _, data := range datas {
+		sum, isNew, err := cb.store.Put(data)
+		if err != nil {
+			return nil, 0, 0, 0, b.fail(ErrWrite, err)
+		}
+		sums = append(sums, sum)
+		if isNew {
+			added++
+		}
+	}
+	return sums, added, requests, moved, nil
 }
 
 // getRange reads len(p) bytes at off of u with an HTTP range request.

@@ -14,7 +14,7 @@ import (
 const (
 	MinChunkSize     = 4 << 10
 	MaxChunkSize     = 64 << 20
-	DefaultChunkSize = 1 << 20
+	DefaultChunkSize = 256 << 10
 	// MaxDiskSize is the largest disk a recipe may describe (64 TiB, the
 	// vSphere limit for a virtual disk).
 	MaxDiskSize = 64 << 40
