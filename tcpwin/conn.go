@@ -188,6 +188,14 @@ func (c *Conn) Key() ConnKey {
 // Handshake reports whether SYNs from both sides were seen.
 func (c *Conn) Handshake() bool { return c.Side[0].SYNs > 0 && c.Side[1].SYNs > 0 }
 
+// has reports whether seg belongs to c's 4-tuple, in either direction.
+func (c *Conn) has(seg *Segment) bool {
+	if seg.SrcPort == c.A.Port && seg.DstPort == c.B.Port && seg.Src == c.A.Addr && seg.Dst == c.B.Addr {
+		return true
+	}
+	return seg.SrcPort == c.B.Port && seg.DstPort == c.A.Port && seg.Src == c.B.Addr && seg.Dst == c.A.Addr
+}
+
 // dirOf returns the direction of seg in c.
 func (c *Conn) dirOf(seg *Segment) Dir {
 	if seg.SrcPort == c.A.Port && seg.Src == c.A.Addr {

@@ -226,35 +226,63 @@ func (s OptionSet) Has(b OptionBits) bool { return s.Present&b == b }
 // decoded before it together with an *OptionError.
 func ParseOptions(b []byte) (OptionSet, error) {
 	var s OptionSet
-	it := Options(b)
-	for it.Next() {
-		o := it.cur
-		switch o.Kind {
+	switch {
+	case len(b) == 0:
+		return s, nil
+	case len(b) == 12 && b[0] == 1 && b[1] == 1 && b[2] == byte(OptTimestamps) && b[3] == lenTimestamps:
+		// Fast path: nop, nop, timestamps, the options of nearly every
+		// non-SYN segment between Linux hosts.
+		s.Present = HasTimestamps
+		s.TSval = binary.BigEndian.Uint32(b[4:])
+		s.TSecr = binary.BigEndian.Uint32(b[8:])
+		return s, nil
+	}
+	// The same walk as OptionIter, inlined: ParseOptions runs on every
+	// segment.
+	for off := 0; off < len(b); {
+		kind := OptionKind(b[off])
+		if kind == OptEOL {
+			break
+		}
+		if kind == OptNOP {
+			off++
+			continue
+		}
+		if off+1 >= len(b) {
+			return s, &OptionError{Offset: off, Kind: kind, Len: -1, Err: ErrOptionTruncated}
+		}
+		n := int(b[off+1])
+		if !validLength(kind, n) {
+			return s, &OptionError{Offset: off, Kind: kind, Len: n, Err: ErrOptionLength}
+		}
+		if off+n > len(b) {
+			return s, &OptionError{Offset: off, Kind: kind, Len: n, Err: ErrOptionTruncated}
+		}
+		d := b[off+2 : off+n]
+		switch kind {
 		case OptMSS:
 			s.Present |= HasMSS
-			s.MSS = o.MSS()
+			s.MSS = binary.BigEndian.Uint16(d)
 		case OptWindowScale:
 			s.Present |= HasWindowScale
-			s.Shift = o.Shift()
+			s.Shift = d[0]
 		case OptSACKPermitted:
 			s.Present |= HasSACKPermitted
 		case OptSACK:
 			s.Present |= HasSACK
-			s.SACKBlocks = uint8(o.SACKBlocks())
+			s.SACKBlocks = uint8(len(d) / sackBlockLen)
 		case OptTimestamps:
 			s.Present |= HasTimestamps
-			s.TSval, s.TSecr = o.Timestamps()
+			s.TSval = binary.BigEndian.Uint32(d)
+			s.TSecr = binary.BigEndian.Uint32(d[4:])
 		case OptMPTCP:
 			s.Present |= HasMPTCP
 		case OptFastOpen:
 			s.Present |= HasFastOpen
-		case OptEOL, OptNOP:
 		default:
 			s.Present |= HasUnknown
 		}
-	}
-	if it.err != nil {
-		return s, it.err
+		off += n
 	}
 	return s, nil
 }

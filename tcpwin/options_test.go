@@ -152,6 +152,8 @@ func FuzzOptions(f *testing.F) {
 	f.Add([]byte{3, 3, 15, 0})
 	f.Add([]byte{2, 255})
 	f.Add([]byte{30, 3, 0})
+	f.Add([]byte{1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2})
+	f.Add([]byte{1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		it := Options(b)
 		end := 0
@@ -191,6 +193,38 @@ func FuzzOptions(f *testing.F) {
 				t.Fatalf("error offset %d, len %d", oe.Offset, len(b))
 			}
 		}
-		_ = s
+		// ParseOptions (with its fast path) agrees with the iterator.
+		var ts, ecr uint32
+		var present OptionBits
+		it2 := Options(b)
+		for it2.Next() {
+			switch o := it2.Option(); o.Kind {
+			case OptTimestamps:
+				present |= HasTimestamps
+				ts, ecr = o.Timestamps()
+			case OptWindowScale:
+				present |= HasWindowScale
+			case OptMSS:
+				present |= HasMSS
+			}
+		}
+		if mask := HasTimestamps | HasWindowScale | HasMSS; s.Present&mask != present {
+			t.Fatalf("present %b, iterator %b", s.Present&mask, present)
+		}
+		if s.TSval != ts || s.TSecr != ecr {
+			t.Fatalf("timestamps %d/%d, iterator %d/%d", s.TSval, s.TSecr, ts, ecr)
+		}
 	})
+}
+
+func BenchmarkOptionIter(b *testing.B) {
+	b.ReportAllocs()
+	n := 0
+	for i := 0; i < b.N; i++ {
+		it := Options(optLinuxSYN)
+		for it.Next() {
+			n += int(it.Option().Kind)
+		}
+	}
+	_ = n
 }

@@ -1,6 +1,7 @@
 package tcpwin
 
 import (
+	"encoding/binary"
 	"slices"
 	"time"
 )
@@ -82,7 +83,7 @@ type entry struct {
 // concurrent use.
 type Tracker struct {
 	cfg        Config
-	index      map[ConnKey]int32
+	index      map[mapKey]int32
 	slab       []entry
 	free       []int32
 	head, tail int32 // most / least recently used
@@ -90,15 +91,59 @@ type Tracker struct {
 	stats      TrackerStats
 	res        Result
 	closed     []Conn
+	// One-entry lookup cache: consecutive segments mostly belong to the
+	// same connection.
+	lastIdx int32
+	// nextExpire is the earliest capture time at which the LRU tail can
+	// be idle for longer than IdleTimeout.
+	nextExpire time.Time
+}
+
+// mapKey is the direction-independent, pointer-free form of ConnKey used
+// for the index (cheaper to hash than netip.Addr; zones do not occur in
+// captures).
+type mapKey struct {
+	lo, hi       [16]byte
+	lport, hport uint16
+}
+
+func makeMapKey(a [16]byte, ap uint16, b [16]byte, bp uint16) mapKey {
+	if c := compare16(a, b); c < 0 || (c == 0 && ap <= bp) {
+		return mapKey{a, b, ap, bp}
+	}
+	return mapKey{b, a, bp, ap}
+}
+
+func compare16(a, b [16]byte) int {
+	x, y := binary.BigEndian.Uint64(a[:8]), binary.BigEndian.Uint64(b[:8])
+	if x == y {
+		x, y = binary.BigEndian.Uint64(a[8:]), binary.BigEndian.Uint64(b[8:])
+	}
+	switch {
+	case x < y:
+		return -1
+	case x > y:
+		return 1
+	}
+	return 0
+}
+
+func segMapKey(seg *Segment) mapKey {
+	return makeMapKey(seg.Src.As16(), seg.SrcPort, seg.Dst.As16(), seg.DstPort)
+}
+
+func connMapKey(c *Conn) mapKey {
+	return makeMapKey(c.A.Addr.As16(), c.A.Port, c.B.Addr.As16(), c.B.Port)
 }
 
 // NewTracker returns a tracker; cfg may be nil.
 func NewTracker(cfg *Config) *Tracker {
 	return &Tracker{
-		cfg:   cfg.withDefaults(),
-		index: make(map[ConnKey]int32),
-		head:  -1,
-		tail:  -1,
+		cfg:     cfg.withDefaults(),
+		index:   make(map[mapKey]int32),
+		head:    -1,
+		tail:    -1,
+		lastIdx: -1,
 	}
 }
 
@@ -126,8 +171,12 @@ func (t *Tracker) Observe(seg *Segment) *Result {
 
 	syn := seg.Flags.Has(FlagSYN)
 	ack := seg.Flags.Has(FlagACK)
-	key := KeyOf(seg)
-	idx, ok := t.index[key]
+	var key mapKey
+	idx, ok := t.lastIdx, t.lastIdx >= 0 && t.slab[t.lastIdx].conn.has(seg)
+	if !ok {
+		key = segMapKey(seg)
+		idx, ok = t.index[key]
+	}
 	var c *Conn
 	if ok {
 		c = &t.slab[idx].conn
@@ -140,10 +189,11 @@ func (t *Tracker) Observe(seg *Segment) *Result {
 		}
 	}
 	if !ok {
-		idx = t.create(key, seg)
+		idx = t.create(segMapKey(seg), seg)
 		c = &t.slab[idx].conn
 		r.New = true
 	}
+	t.lastIdx = idx
 	d := c.dirOf(seg)
 	s := &c.Side[d]
 	r.Conn, r.Dir = c, d
@@ -214,7 +264,7 @@ func (t *Tracker) startsNew(c *Conn, d Dir, seg *Segment) bool {
 	return false
 }
 
-func (t *Tracker) create(key ConnKey, seg *Segment) int32 {
+func (t *Tracker) create(key mapKey, seg *Segment) int32 {
 	if len(t.index) >= t.cfg.MaxConns && t.tail >= 0 {
 		t.stats.Evicted++
 		t.close(t.tail, ClosedEvicted)
@@ -287,17 +337,20 @@ func (t *Tracker) unlink(idx int32) {
 // expire evicts connections idle for longer than IdleTimeout at capture
 // time now. The LRU tail is the least recently touched connection.
 func (t *Tracker) expire(now time.Time) {
-	if t.cfg.IdleTimeout < 0 || now.IsZero() {
+	if t.cfg.IdleTimeout < 0 || now.IsZero() || now.Before(t.nextExpire) {
 		return
 	}
 	for t.tail >= 0 {
 		c := &t.slab[t.tail].conn
 		if c.LastTime.IsZero() || now.Sub(c.LastTime) <= t.cfg.IdleTimeout {
+			// Nothing can expire before the tail does.
+			t.nextExpire = c.LastTime.Add(t.cfg.IdleTimeout)
 			return
 		}
 		t.stats.Expired++
 		t.close(t.tail, ClosedIdle)
 	}
+	t.nextExpire = now.Add(t.cfg.IdleTimeout)
 }
 
 func (t *Tracker) close(idx int32, why CloseReason) {
@@ -312,7 +365,10 @@ func (t *Tracker) close(idx int32, why CloseReason) {
 	if t.cfg.KeepClosed {
 		t.closed = append(t.closed, e.conn)
 	}
-	delete(t.index, e.conn.Key())
+	delete(t.index, connMapKey(&e.conn))
+	if t.lastIdx == idx {
+		t.lastIdx = -1
+	}
 	t.unlink(idx)
 	t.free = append(t.free, idx)
 }

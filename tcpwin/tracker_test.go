@@ -350,3 +350,16 @@ func TestTrackerNoAllocSteadyState(t *testing.T) {
 		t.Errorf("Observe allocates %v times per run", n)
 	}
 }
+
+func TestTrackerMemoryBounded(t *testing.T) {
+	tr := NewTracker(&Config{MaxConns: 100})
+	for i := 0; i < 10000; i++ {
+		s := &trkSim{cport: uint16(i + 1)}
+		tr.Observe(s.seg(true, FlagSYN, 1, 0, trkSYNOpts(7)))
+		tr.Observe(s.seg(false, FlagSYN|FlagACK, 1, 0, trkSYNOpts(7)))
+	}
+	st := tr.Stats()
+	if st.Live != 100 || st.Evicted != 9900 || len(tr.slab) != 100 || len(tr.index) != 100 {
+		t.Errorf("stats %+v, slab %d", st, len(tr.slab))
+	}
+}

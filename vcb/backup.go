@@ -168,12 +168,10 @@ func (b *backup) run(ctx context.Context, sel VMInfo) (man *Manifest, err error)
 	}
 	b.m.setPhase("snapshot", "")
 	snap, serr := b.createSnapshot(ctx)
-	if b.o.PreFreeze != nil || b.o.PostThaw != nil {
-		if b.o.PostThaw != nil {
-			b.m.setPhase("post-thaw", "")
-			if herr := b.o.PostThaw(context.WithoutCancel(ctx), b.vm); herr != nil && serr == nil {
-				serr = b.fail(ErrHook, fmt.Errorf("post-thaw: %w", herr))
-			}
+	if b.o.PostThaw != nil {
+		b.m.setPhase("post-thaw", "")
+		if herr := b.o.PostThaw(context.WithoutCancel(ctx), b.vm); herr != nil && serr == nil {
+			serr = b.fail(ErrHook, fmt.Errorf("post-thaw: %w", herr))
 		}
 	}
 	if snap != nil {
@@ -186,12 +184,12 @@ func (b *backup) run(ctx context.Context, sel VMInfo) (man *Manifest, err error)
 				err = errors.Join(err, rerr)
 			}
 		}()
-		// remove before declaring success, so that an error surfaces
-		defer func() {}()
 		man, err = b.withSnapshot(ctx, *snap, serr)
 		if err != nil {
 			return nil, err
 		}
+		// Remove it before declaring success, so that a failure to remove
+		// it fails the backup.
 		removed = true
 		if rerr := b.removeSnapshot(*snap); rerr != nil {
 			return nil, rerr
@@ -199,7 +197,7 @@ func (b *backup) run(ctx context.Context, sel VMInfo) (man *Manifest, err error)
 	} else {
 		return nil, serr
 	}
-	if err := b.finish(man); err != nil {
+	if err := b.finish(); err != nil {
 		return nil, err
 	}
 	b.m.setPhase("done", "")
@@ -432,7 +430,7 @@ func (b *backup) download(ctx context.Context, it *leaseItem, d Disk) error {
 	if err != nil {
 		return err
 	}
-	f.Source, f.Slot, f.DeviceKey, f.Capacity = d.File, d.Slot, d.Key, d.CapacityBytes
+	f.Source, f.Slot, f.DeviceKey, f.Capacity, f.ChangeID = d.File, d.Slot, d.Key, d.CapacityBytes, d.ChangeID
 	b.files = append(b.files, f)
 	return nil
 }
@@ -685,7 +683,7 @@ func (b *backup) placement() (folder, pool string) {
 }
 
 // finish syncs the temporary directory and renames it into place.
-func (b *backup) finish(man *Manifest) error {
+func (b *backup) finish() error {
 	if err := b.o.FS.SyncDir(b.tmp); err != nil {
 		return b.fail(ErrWrite, err)
 	}
@@ -696,6 +694,5 @@ func (b *backup) finish(man *Manifest) error {
 		return b.fail(ErrWrite, err)
 	}
 	_ = b.o.FS.SyncDir(filepath.Dir(b.dir))
-	_ = man
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 )
 
 func TestDialTLS(t *testing.T) {
+	t.Parallel()
 	sim, err := vcbsim.Start()
 	if err != nil {
 		t.Fatal(err)

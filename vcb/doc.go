@@ -49,6 +49,14 @@
 // resource pool or datastore, given by RestoreOptions or by an edited
 // catalog (like vcbRestore -a). A failed restore removes what it created.
 //
+// # Building on a backup
+//
+// OpenFile returns a backed-up file's content (decompressed), for mounting
+// a disk or restoring single files. Each disk's manifest entry records its
+// slot, source path, device key, capacity and, when the VM has change
+// block tracking enabled, the change id at snapshot time: the base for an
+// incremental backup with QueryChangedDiskAreas (through Client.Vim).
+//
 // # Errors
 //
 // Every error is an *Error whose Kind is one of the Err* sentinels

@@ -13,7 +13,7 @@ import (
 	"github.com/bulletproof-labs/wsvcb/vcb"
 )
 
-// TestFaultRealDiskFull backs up a 4 MiB disk onto a 2 MiB tmpfs: the
+// TestFaultRealDiskFull backs up a 3 MiB disk onto a 1 MiB tmpfs: the
 // kernel's own ENOSPC, not an injected one.
 func TestFaultRealDiskFull(t *testing.T) {
 	testenv.RequireRoot(t)
@@ -22,7 +22,7 @@ func TestFaultRealDiskFull(t *testing.T) {
 	if err := mkdir(mnt); err != nil {
 		t.Fatal(err)
 	}
-	if err := syscall.Mount("tmpfs", mnt, "tmpfs", syscall.MS_NOSUID|syscall.MS_NODEV, "size=2m"); err != nil {
+	if err := syscall.Mount("tmpfs", mnt, "tmpfs", syscall.MS_NOSUID|syscall.MS_NODEV, "size=1m"); err != nil {
 		t.Fatalf("mount tmpfs: %v", err)
 	}
 	t.Cleanup(func() {

@@ -52,7 +52,7 @@ func newFaultEnv(t *testing.T, wrap func(http.RoundTripper) http.RoundTripper) *
 	}
 	t.Cleanup(func() { _ = c.Close() })
 	fe := &faultEnv{env: &env{sim: sim, c: c, cfg: cfg}}
-	if _, err := vcbsim.CreateVM(ctx, c.Vim(), vcbsim.VMSpec{Name: "app01", DiskSizes: []int64{4 << 20}, Seed: 3, PowerOn: true}); err != nil {
+	if _, err := vcbsim.CreateVM(ctx, c.Vim(), vcbsim.VMSpec{Name: "app01", DiskSizes: []int64{3 << 20}, Seed: 3, PowerOn: true}); err != nil {
 		t.Fatal(err)
 	}
 	if fe.vm, err = c.Find(ctx, mustSel(t, "name:app01")); err != nil {
@@ -335,7 +335,7 @@ func (f *fullFile) Write(p []byte) (int, error) {
 func TestFaultDiskFull(t *testing.T) {
 	fe := newFaultEnv(t, nil)
 	dir := destDir(t)
-	_, err := fe.c.Backup(context.Background(), fe.vm, dir, &vcb.BackupOptions{FS: &fullFS{limit: 2 << 20}})
+	_, err := fe.c.Backup(context.Background(), fe.vm, dir, &vcb.BackupOptions{FS: &fullFS{limit: 1 << 20}})
 	if !errors.Is(err, vcb.ErrWrite) || !errors.Is(err, syscall.ENOSPC) {
 		t.Fatalf("err = %v, want ErrWrite wrapping ENOSPC", err)
 	}

@@ -44,6 +44,7 @@ func knownHosts(t *testing.T, e *env) string {
 // the copy exists with the expected devices and disk bytes, and that the
 // source VM has no snapshot left.
 func TestGovcCrossCheck(t *testing.T) {
+	t.Parallel()
 	bin := testenv.RequireTool(t, "govc")
 	e := newEnv(t)
 	ctx := context.Background()

@@ -56,6 +56,7 @@ func FuzzParseSelector(f *testing.F) {
 }
 
 func TestList(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	if _, err := vcbsim.CreateVM(ctx, e.c.Vim(), vcbsim.VMSpec{Name: "lst01", DiskSizes: []int64{1 << 20, 2 << 20}, Seed: 1}); err != nil {

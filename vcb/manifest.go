@@ -61,6 +61,9 @@ type File struct {
 	Slot        string `json:"slot,omitempty"`   // disks: "scsi0:0"
 	DeviceKey   int32  `json:"deviceKey,omitempty"`
 	Capacity    int64  `json:"capacityBytes,omitempty"`
+	// ChangeID is the disk's CBT change id at snapshot time (disks only,
+	// when change tracking is enabled on the VM).
+	ChangeID string `json:"changeId,omitempty"`
 }
 
 // VMConfig decodes the saved VM configuration.

@@ -32,6 +32,7 @@ func backupOne(t *testing.T, e *env, name string, sizes []int64, seed uint64, op
 }
 
 func TestRestoreInPlace(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	vm, dir := backupOne(t, e, "inplace", []int64{2 << 20}, 11, nil)
@@ -62,6 +63,7 @@ func TestRestoreInPlace(t *testing.T) {
 }
 
 func TestRestoreAltCatalogOtherVCenter(t *testing.T) {
+	t.Parallel()
 	src := newEnv(t)
 	_, dir := backupOne(t, src, "moved", []int64{1 << 20, 1 << 20}, 5, &vcb.BackupOptions{Compression: vcb.CompressionZstd})
 
@@ -116,6 +118,7 @@ func TestRestoreAltCatalogOtherVCenter(t *testing.T) {
 }
 
 func TestRestoreRefusesCorruptBackup(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	_, dir := backupOne(t, e, "corrupt", []int64{1 << 20}, 9, nil)
 	p := filepath.Join(dir, "scsi0-0-corrupt.vmdk")
@@ -142,6 +145,7 @@ func TestRestoreRefusesCorruptBackup(t *testing.T) {
 }
 
 func TestRotation(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	if _, err := vcbsim.CreateVM(ctx, e.c.Vim(), vcbsim.VMSpec{Name: "rot", DiskSizes: []int64{64 << 10}, Seed: 1}); err != nil {

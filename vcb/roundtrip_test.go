@@ -41,8 +41,10 @@ func datastoreSum(t *testing.T, e *env, rel string) string {
 }
 
 func TestRoundTrip(t *testing.T) {
+	t.Parallel()
 	for _, comp := range []string{"", vcb.CompressionZstd} {
 		t.Run("compression="+comp, func(t *testing.T) {
+			t.Parallel()
 			e := newEnv(t)
 			ctx := context.Background()
 			sizes := []int64{5 << 20, 3<<20 + 4096}

@@ -112,8 +112,16 @@ func verifyFile(p string, f File) string {
 	return ""
 }
 
-// openContent opens a backed-up file and returns a reader of its content
-// (decompressed when needed).
+// OpenFile opens a file of the backup in dir and returns a reader of its
+// content, decompressed when it was stored compressed: the way to read a
+// backed-up disk for file-level restore or mounting.
+func OpenFile(dir string, f File) (io.ReadCloser, error) {
+	if f.Name != filepath.Base(f.Name) || f.Name == "" || f.Name == "." || f.Name == ".." {
+		return nil, errf("open", "", ErrManifest, "invalid file name %q", f.Name)
+	}
+	return openContent(dir, f)
+}
+
 func openContent(dir string, f File) (io.ReadCloser, error) {
 	fh, err := os.Open(filepath.Join(dir, f.Name))
 	if err != nil {

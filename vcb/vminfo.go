@@ -37,6 +37,9 @@ type Disk struct {
 	Datastore     string `json:"datastore,omitempty"`
 	CapacityBytes int64  `json:"capacityBytes"`
 	Thin          bool   `json:"thin,omitempty"`
+	// ChangeID is the backing's change-tracking id (CBT), when enabled:
+	// the base for QueryChangedDiskAreas in a later incremental backup.
+	ChangeID string `json:"changeId,omitempty"`
 }
 
 var vmProps = []string{"name", "config", "guest", "runtime.powerState", "runtime.host", "datastore"}
@@ -204,8 +207,11 @@ func disksOf(devices []types.BaseVirtualDevice) []Disk {
 				disk.Datastore = p.Datastore
 			}
 		}
-		if b, ok := vd.Backing.(*types.VirtualDiskFlatVer2BackingInfo); ok && b.ThinProvisioned != nil {
-			disk.Thin = *b.ThinProvisioned
+		if b, ok := vd.Backing.(*types.VirtualDiskFlatVer2BackingInfo); ok {
+			if b.ThinProvisioned != nil {
+				disk.Thin = *b.ThinProvisioned
+			}
+			disk.ChangeID = b.ChangeId
 		}
 		disk.Slot = slotOf(list, vd)
 		out = append(out, disk)

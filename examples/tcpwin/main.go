@@ -9,6 +9,7 @@
 //	tcpwin conns      [-o tsv|json] FILE   one row per connection: tcptrace -l style window stats
 //	tcpwin calc [-o tsv|json] -win N -shift S   effective window of a raw window
 //	tcpwin calc [-o tsv|json] -buf BYTES        shift needed for a receive buffer
+//	tcpwin predict [-rmem "MIN DEF MAX"] [-rmem-max N] [-rcvbuf N] [-o json]   shift a Linux host offers
 //
 // Output is tab-separated with a header line (-o tsv, the default) or a JSON
 // array of objects (-o json). In windows output the scale column is empty on

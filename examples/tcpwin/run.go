@@ -23,6 +23,7 @@ const usage = `usage:
   tcpwin conns      [-o tsv|json] FILE
   tcpwin calc [-o tsv|json] -win N -shift S
   tcpwin calc [-o tsv|json] -buf BYTES
+  tcpwin predict [-rmem "MIN DEF MAX"] [-rmem-max N] [-rcvbuf N] [-o json]
 FILE is a pcap, pcapng or tcpdump text file, "-" for standard input.
 `
 
@@ -44,6 +45,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runCapture(cmd, args, stdout, stderr)
 	case "calc":
 		err = runCalc(args, stdout, stderr)
+	case "predict":
+		return cmdPredict(args, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
@@ -117,7 +120,11 @@ func runCapture(cmd string, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer src.Close()
-	a := tcpwin.NewAnalyzer(src, &tcpwin.Config{MaxConns: *maxConns, IdleTimeout: *idle})
+	cfg := &tcpwin.Config{MaxConns: *maxConns, IdleTimeout: *idle}
+	if cmd != "conns" {
+		cfg.OnClose = func(*tcpwin.Conn) {} // keep no summaries: memory stays bounded
+	}
+	a := tcpwin.NewAnalyzer(src, cfg)
 	var t *table
 	switch cmd {
 	case "handshakes":

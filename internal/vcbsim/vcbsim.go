@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/vmware/govmomi/find"
 	"github.com/vmware/govmomi/object"
@@ -40,7 +41,12 @@ type Sim struct {
 }
 
 // Start starts a vCenter-like simulator serving HTTPS on loopback.
+//
+// Creating simulators touches package-level state of govmomi's simulator,
+// so Start serializes creation; running simulators are independent.
 func Start() (*Sim, error) {
+	startMu.Lock()
+	defer startMu.Unlock()
 	m := simulator.VPX()
 	if err := m.Create(); err != nil {
 		return nil, fmt.Errorf("vcbsim: %w", err)
@@ -65,6 +71,8 @@ func Start() (*Sim, error) {
 		Thumbprint: s.CertificateInfo().ThumbprintSHA1,
 	}, nil
 }
+
+var startMu sync.Mutex
 
 // Close stops the server and removes the simulator's files.
 func (s *Sim) Close() {
