@@ -7,6 +7,10 @@
 //	vcbmounter -d /backups/web01                                     # release (delete) a fullvm export
 //	vcbmounter -verify /backups/web01
 //	vcbmounter -sim -a name:vcbdemo -r /tmp/vcbdemo                   # embedded simulator
+//	vcbmounter -a name:web01 -r /backups/web01-files -t file -f /etc,/home # file-level
+//	vcbmounter -a name:web01 -r /backups/web01-1 -t chunked -store /backups/chunks
+//	vcbmounter -a name:web01 -r /backups/web01-2 -t chunked -store /backups/chunks -parent /backups/web01-1  # CBT incremental
+//	vcbmounter -verify /backups/web01-2 -store /backups/chunks
 //
 // The password comes from $GOVC_PASSWORD, -passfile or a prompt.
 package main
@@ -43,7 +47,10 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	conn.Register(fs)
 	selStr := fs.String("a", "", "VM to back up: moref:vm-42, name:, uuid:, ipaddr: (must match exactly one VM)")
 	dir := fs.String("r", "", "backup directory to create (must not exist); %t is replaced by a UTC timestamp")
-	typ := fs.String("t", "fullvm", "backup type: fullvm (file-level mounts are vmmount's job)")
+	typ := fs.String("t", "fullvm", "backup type: fullvm, file (copy -f paths out of the guest file systems) or chunked (content-addressed in -store, incremental with -parent)")
+	filePaths := fs.String("f", "", "-t file: comma-separated absolute guest paths to copy, e.g. /etc,/home")
+	storeDir := fs.String("store", "", "-t chunked and -verify: chunk store directory (shared by all VMs)")
+	parentDir := fs.String("parent", "", "-t chunked: previous chunked backup of the VM; only the changed extents are read (CBT)")
 	mode := fs.String("m", "nbd", "transport mode: nbd or nbdssl (the NFC lease over HTTPS); san and hotadd are not supported")
 	release := fs.String("d", "", "release a fullvm backup directory: delete it (only if it is a vcb backup)")
 	verify := fs.String("verify", "", "verify the checksums of a backup directory and exit")
@@ -59,7 +66,7 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	}
 	switch {
 	case *verify != "":
-		m, err := vcb.Verify(*verify)
+		m, err := verifyAny(*verify, *storeDir)
 		if conn.JSON && m != nil {
 			_ = vcbcli.PrintJSON(stdout, map[string]any{"dir": *verify, "ok": err == nil, "error": errString(err), "files": m.Files})
 		}
@@ -84,8 +91,18 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		fs.Usage()
 		return 2
 	}
-	if *typ != "fullvm" {
-		return vcbcli.Fail(stderr, tool, fmt.Errorf("-t %s: only fullvm is supported here (mount disk files with vmmount)", *typ))
+	switch *typ {
+	case "fullvm":
+	case "file":
+		if *filePaths == "" {
+			return vcbcli.Fail(stderr, tool, fmt.Errorf("-t file needs -f PATH[,PATH...]"))
+		}
+	case "chunked":
+		if *storeDir == "" {
+			return vcbcli.Fail(stderr, tool, fmt.Errorf("-t chunked needs -store DIR"))
+		}
+	default:
+		return vcbcli.Fail(stderr, tool, fmt.Errorf("-t %s: want fullvm, file or chunked", *typ))
 	}
 	if *mode != "nbd" && *mode != "nbdssl" {
 		return vcbcli.Fail(stderr, tool, fmt.Errorf("-m %s: only nbd/nbdssl (NFC over HTTPS) are supported", *mode))
@@ -118,9 +135,43 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		opts.Progress = vcbcli.ProgressBar(stderr)
 	}
 	start := time.Now()
-	m, err := s.Backup(ctx, vm, target, opts)
+	var (
+		m     *vcb.Manifest
+		extra any
+	)
+	switch *typ {
+	case "file":
+		var res *vcb.FileBackupResult
+		if res, err = s.BackupFiles(ctx, vm, target, strings.Split(*filePaths, ","), opts); err == nil {
+			m, extra = res.Manifest, res
+			if !conn.JSON {
+				fmt.Fprintf(stdout, "copied %d files (%d bytes) from %s (%s) to %s, reading %d disk bytes\n", res.Files, res.Bytes, vm.Name, vm.MoRef, target, res.Fetched)
+			}
+		}
+	case "chunked":
+		var res *vcb.ChunkedBackup
+		if res, err = backupChunked(ctx, s.Client, vm, target, *storeDir, *parentDir, opts); err == nil {
+			m, extra = res.Manifest, res.Disks
+			if !conn.JSON {
+				for _, d := range res.Disks {
+					kind := "full"
+					if d.Incremental {
+						kind = "incremental"
+					}
+					fmt.Fprintf(stdout, "%s %s: %s, %d bytes read in %d requests, %d of %d chunks changed, %d new in the store %s\n",
+						vm.Name, d.Slot, kind, d.Transferred, d.Requests, d.Changed, d.Chunks, d.NewChunks, d.Reason)
+				}
+			}
+		}
+	default:
+		m, err = s.Backup(ctx, vm, target, opts)
+	}
 	if err != nil {
 		return vcbcli.Fail(stderr, tool, err)
+	}
+	if conn.JSON && extra != nil {
+		_ = vcbcli.PrintJSON(stdout, map[string]any{"dir": target, "manifest": m, "result": extra})
+		return 0
 	}
 	if conn.JSON {
 		_ = vcbcli.PrintJSON(stdout, map[string]any{"dir": target, "manifest": m})
