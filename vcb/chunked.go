@@ -15,7 +15,6 @@ import (
 	"github.com/bulletproof-labs/wsvcb/vcb/chunkstore"
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/vim25/methods"
-	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/soap"
 	"github.com/vmware/govmomi/vim25/types"
 )
@@ -127,25 +126,13 @@ type chunkedBackup struct {
 func (cb *chunkedBackup) disks(ctx context.Context, snap types.ManagedObjectReference, disks []Disk) error {
 	b := cb.b
 	b.m.setPhase("export", "")
-	var sm mo.VirtualMachineSnapshot
-	if err := b.c.retrieve(ctx, []types.ManagedObjectReference{snap}, []string{"config.hardware.device"}, &sm); err != nil {
-		return b.fail(ErrSnapshot, fmt.Errorf("reading snapshot disks: %w", err))
-	}
-	changeIDs := map[int32]string{}
-	for _, d := range sm.Config.Hardware.Device {
-		if vd, ok := d.(*types.VirtualDisk); ok {
-			if fb, ok := vd.Backing.(*types.VirtualDiskFlatVer2BackingInfo); ok {
-				changeIDs[vd.Key] = fb.ChangeId
-			}
-		}
-	}
 	type done struct {
 		d      Disk
 		recipe *chunkstore.Recipe
 	}
 	var out []done
 	for _, d := range disks {
-		st := DiskStats{Slot: d.Slot, ChangeID: changeIDs[d.Key]}
+		st := DiskStats{Slot: d.Slot, ChangeID: d.ChangeID}
 		r, err := cb.disk(ctx, snap, d, &st)
 		if err != nil {
 			return err
@@ -169,7 +156,7 @@ func (cb *chunkedBackup) disks(ctx context.Context, snap types.ManagedObjectRefe
 		if err != nil {
 			return err
 		}
-		f.Source, f.Slot, f.DeviceKey, f.Capacity = o.d.File, o.d.Slot, o.d.Key, o.d.CapacityBytes
+		f.Source, f.Slot, f.DeviceKey, f.Capacity, f.ChangeID = o.d.File, o.d.Slot, o.d.Key, o.d.CapacityBytes, o.d.ChangeID
 		b.files = append(b.files, f)
 	}
 	return nil
