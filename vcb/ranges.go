@@ -16,7 +16,7 @@ import (
 
 // maxRangesPerRequest bounds the ranges of one multi-range request (and so
 // the Range header's length).
-const maxRangesPerRequest = 64
+const maxRangesPerRequest = 16
 
 // getRanges fills dst[i] with the bytes of u at pieces[i].Start, using one
 // multi-range request (multipart/byteranges, RFC 9110 section 14.6) when
