@@ -335,3 +335,38 @@ func TestBackupChunkedCancelled(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestPruneChunks(t *testing.T) {
+	const size = 4 << 20
+	ce := newCBTEnv(t, "prune01", size)
+	ctx := context.Background()
+	parent := filepath.Join(ce.root, "bk")
+	if _, err := ce.c.BackupChunked(ctx, ce.vm, filepath.Join(parent, "1"), &vcb.ChunkedOptions{Store: ce.store}); err != nil {
+		t.Fatal(err)
+	}
+	ce.change(t, size, 0.25, 3)
+	if _, err := ce.c.BackupChunked(ctx, ce.vm, filepath.Join(parent, "2"), &vcb.ChunkedOptions{Store: ce.store, Parent: filepath.Join(parent, "1")}); err != nil {
+		t.Fatal(err)
+	}
+	// Rotation removed the first backup; age every chunk past the grace.
+	if err := os.RemoveAll(filepath.Join(parent, "1")); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-2 * chunkstore.PruneGrace)
+	_ = filepath.WalkDir(filepath.Join(ce.store.Dir(), "chunks"), func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			_ = os.Chtimes(p, old, old)
+		}
+		return nil
+	})
+	st, err := vcb.PruneChunks(ce.store, parent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Removed == 0 || st.Kept != 16 {
+		t.Fatalf("prune %+v, want the replaced chunks removed and 16 kept", st)
+	}
+	if _, err := vcb.VerifyChunked(filepath.Join(parent, "2"), ce.store); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -36,3 +36,12 @@ func verifyAny(dir, storeDir string) (*vcb.Manifest, error) {
 	}
 	return vcb.Verify(dir)
 }
+
+// pruneStore removes the chunks no backup under parent uses.
+func pruneStore(storeDir, parent string) (chunkstore.PruneStats, error) {
+	st, err := chunkstore.Open(storeDir)
+	if err != nil {
+		return chunkstore.PruneStats{}, err
+	}
+	return vcb.PruneChunks(st, parent)
+}

@@ -79,6 +79,10 @@ func TestFileAndChunked(t *testing.T) {
 	if !strings.Contains(out, "incremental, 4096 bytes read") {
 		t.Fatalf("output: %s", out)
 	}
+	var po, pe bytes.Buffer
+	if code := run(ctx, []string{"-prune", root, "-store", store}, nil, &po, &pe); code != 0 || !strings.Contains(po.String(), "0 chunks removed") {
+		t.Fatalf("prune: %d %s %s", code, po.String(), pe.String())
+	}
 	for _, dir := range []string{"files", "c2"} {
 		var o, e bytes.Buffer
 		if code := run(ctx, []string{"-verify", filepath.Join(root, dir), "-store", store}, nil, &o, &e); code != 0 {

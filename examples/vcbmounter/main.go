@@ -11,6 +11,7 @@
 //	vcbmounter -a name:web01 -r /backups/web01-1 -t chunked -store /backups/chunks
 //	vcbmounter -a name:web01 -r /backups/web01-2 -t chunked -store /backups/chunks -parent /backups/web01-1  # CBT incremental
 //	vcbmounter -verify /backups/web01-2 -store /backups/chunks
+//	vcbmounter -prune /backups -store /backups/chunks                  # drop chunks no backup uses
 //
 // The password comes from $GOVC_PASSWORD, -passfile or a prompt.
 package main
@@ -54,6 +55,7 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	mode := fs.String("m", "nbd", "transport mode: nbd or nbdssl (the NFC lease over HTTPS); san and hotadd are not supported")
 	release := fs.String("d", "", "release a fullvm backup directory: delete it (only if it is a vcb backup)")
 	verify := fs.String("verify", "", "verify the checksums of a backup directory and exit")
+	prune := fs.String("prune", "", "remove the chunks of -store that no chunked backup under this directory uses, and exit")
 	noQuiesce := fs.Bool("Q", false, "do not quiesce the guest file systems")
 	memory := fs.Bool("M", false, "include memory in the snapshot")
 	zstd := fs.Bool("z", false, "compress disks with zstd")
@@ -75,6 +77,20 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		}
 		if !conn.JSON {
 			fmt.Fprintf(stdout, "%s: %d files verified\n", *verify, len(m.Files))
+		}
+		return 0
+	case *prune != "":
+		if *storeDir == "" {
+			return vcbcli.Fail(stderr, tool, fmt.Errorf("-prune needs -store DIR"))
+		}
+		st, err := pruneStore(*storeDir, *prune)
+		if err != nil {
+			return vcbcli.Fail(stderr, tool, err)
+		}
+		if conn.JSON {
+			_ = vcbcli.PrintJSON(stdout, st)
+		} else {
+			fmt.Fprintf(stdout, "pruned %s: %d chunks removed (%d bytes), %d kept\n", *storeDir, st.Removed, st.Freed, st.Kept)
 		}
 		return 0
 	case *release != "":

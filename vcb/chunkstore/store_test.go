@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"testing"
+	"time"
 )
 
 func randBytes(seed uint64, n int) []byte {
@@ -118,5 +119,32 @@ func TestParseRecipeErrors(t *testing.T) {
 		if _, err := ParseRecipe(bytes.NewReader([]byte(in))); !errors.Is(err, ErrFormat) {
 			t.Errorf("%q: err %v, want ErrFormat", in, err)
 		}
+	}
+}
+
+func TestPrune(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _, _ := s.Put(randBytes(3, 5000))
+	b, _, _ := s.Put(randBytes(4, 5000))
+	c, _, _ := s.Put(randBytes(5, 5000))
+	if err := s.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-2 * PruneGrace)
+	for _, x := range []Sum{a, b} {
+		if err := os.Chtimes(s.path(x), old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := s.Prune([]*Recipe{{Size: 5000, ChunkSize: 8192, Chunks: []Sum{a}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// a is live, c is too young, b goes.
+	if st.Removed != 1 || st.Kept != 2 || s.Has(b) || !s.Has(a) || !s.Has(c) {
+		t.Fatalf("prune %+v", st)
 	}
 }
