@@ -198,8 +198,12 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		total += f.RawSize
 	}
 	el := time.Since(start)
-	fmt.Fprintf(stdout, "backed up %s (%s) to %s: %d disk(s), %d bytes in %s (%.1f MB/s)\n",
-		vm.Name, vm.MoRef, target, len(m.Disks()), total, el.Round(time.Millisecond), float64(total)/1e6/el.Seconds())
+	if *typ != "fullvm" {
+		fmt.Fprintf(stdout, "backed up %s (%s) to %s (-t %s) in %s\n", vm.Name, vm.MoRef, target, *typ, el.Round(time.Millisecond))
+	} else {
+		fmt.Fprintf(stdout, "backed up %s (%s) to %s: %d disk(s), %d bytes in %s (%.1f MB/s)\n",
+			vm.Name, vm.MoRef, target, len(m.Disks()), total, el.Round(time.Millisecond), float64(total)/1e6/el.Seconds())
+	}
 	for _, f := range m.Files {
 		fmt.Fprintf(stdout, "  %-8s %-32s %12d  sha256:%s\n", f.Kind, f.Name, f.Size, f.SHA256)
 	}
