@@ -117,6 +117,9 @@ type backup struct {
 	obj *object.VirtualMachine
 
 	files []File
+	// disks, when set, replaces the NFC export of the snapshot's disks
+	// (chunked and file-level backups).
+	disks func(ctx context.Context, snap types.ManagedObjectReference, disks []Disk) error
 }
 
 func (b *backup) fail(kind error, err error) error {
@@ -213,7 +216,11 @@ func (b *backup) withSnapshot(ctx context.Context, snap types.ManagedObjectRefer
 	for _, d := range disks {
 		b.m.total.Add(d.CapacityBytes)
 	}
-	if err := b.export(ctx, snap, disks); err != nil {
+	export := b.export
+	if b.disks != nil {
+		export = b.disks
+	}
+	if err := export(ctx, snap, disks); err != nil {
 		return nil, err
 	}
 	b.m.setPhase("config", "")

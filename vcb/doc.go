@@ -38,6 +38,23 @@
 // Disks are stored as the export lease serves them: on ESXi a
 // streamOptimized VMDK, on the simulator the raw disk file.
 //
+// # File-level, chunked and incremental backups
+//
+// BackupFiles is vcbMounter -t file: the same snapshot and guarantees,
+// but it reads the snapshot disks with HTTP range requests, opens their
+// FAT and ext4 file systems (package browse) and copies chosen paths into
+// files/<slot>-p<partition>/, listed with SHA-256 in files.sha256
+// (sha256sum's format; VerifyFiles checks it).
+//
+// BackupChunked stores disk content in a content-addressed chunk store
+// (package chunkstore: SHA-256 named chunks, each stored once across
+// backups and VMs) and writes one recipe per disk with the disk's change
+// ID. Given the previous backup as Parent, it asks QueryChangedDiskAreas
+// for the extents changed since that change ID and reads only those, in
+// multi-range HTTP requests, rebuilding the touched chunks from the
+// store. Every recipe lists all chunks, so RestoreChunked, Materialize
+// and VerifyChunked work on any backup of a chain.
+//
 // # Verify and restore
 //
 // Verify recomputes every checksum against the manifest. Restore verifies

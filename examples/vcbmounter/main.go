@@ -7,6 +7,11 @@
 //	vcbmounter -d /backups/web01                                     # release (delete) a fullvm export
 //	vcbmounter -verify /backups/web01
 //	vcbmounter -sim -a name:vcbdemo -r /tmp/vcbdemo                   # embedded simulator
+//	vcbmounter -a name:web01 -r /backups/web01-files -t file -f /etc,/home # file-level
+//	vcbmounter -a name:web01 -r /backups/web01-1 -t chunked -store /backups/chunks
+//	vcbmounter -a name:web01 -r /backups/web01-2 -t chunked -store /backups/chunks -parent /backups/web01-1  # CBT incremental
+//	vcbmounter -verify /backups/web01-2 -store /backups/chunks
+//	vcbmounter -prune /backups -store /backups/chunks                  # drop chunks no backup uses
 //
 // The password comes from $GOVC_PASSWORD, -passfile or a prompt.
 package main
@@ -43,10 +48,14 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	conn.Register(fs)
 	selStr := fs.String("a", "", "VM to back up: moref:vm-42, name:, uuid:, ipaddr: (must match exactly one VM)")
 	dir := fs.String("r", "", "backup directory to create (must not exist); %t is replaced by a UTC timestamp")
-	typ := fs.String("t", "fullvm", "backup type: fullvm (file-level mounts are vmmount's job)")
+	typ := fs.String("t", "fullvm", "backup type: fullvm, file (copy -f paths out of the guest file systems) or chunked (content-addressed in -store, incremental with -parent)")
+	filePaths := fs.String("f", "", "-t file: comma-separated absolute guest paths to copy, e.g. /etc,/home")
+	storeDir := fs.String("store", "", "-t chunked and -verify: chunk store directory (shared by all VMs)")
+	parentDir := fs.String("parent", "", "-t chunked: previous chunked backup of the VM; only the changed extents are read (CBT)")
 	mode := fs.String("m", "nbd", "transport mode: nbd or nbdssl (the NFC lease over HTTPS); san and hotadd are not supported")
 	release := fs.String("d", "", "release a fullvm backup directory: delete it (only if it is a vcb backup)")
 	verify := fs.String("verify", "", "verify the checksums of a backup directory and exit")
+	prune := fs.String("prune", "", "remove the chunks of -store that no chunked backup under this directory uses, and exit")
 	noQuiesce := fs.Bool("Q", false, "do not quiesce the guest file systems")
 	memory := fs.Bool("M", false, "include memory in the snapshot")
 	zstd := fs.Bool("z", false, "compress disks with zstd")
@@ -59,7 +68,7 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	}
 	switch {
 	case *verify != "":
-		m, err := vcb.Verify(*verify)
+		m, err := verifyAny(*verify, *storeDir)
 		if conn.JSON && m != nil {
 			_ = vcbcli.PrintJSON(stdout, map[string]any{"dir": *verify, "ok": err == nil, "error": errString(err), "files": m.Files})
 		}
@@ -68,6 +77,20 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		}
 		if !conn.JSON {
 			fmt.Fprintf(stdout, "%s: %d files verified\n", *verify, len(m.Files))
+		}
+		return 0
+	case *prune != "":
+		if *storeDir == "" {
+			return vcbcli.Fail(stderr, tool, fmt.Errorf("-prune needs -store DIR"))
+		}
+		st, err := pruneStore(*storeDir, *prune)
+		if err != nil {
+			return vcbcli.Fail(stderr, tool, err)
+		}
+		if conn.JSON {
+			_ = vcbcli.PrintJSON(stdout, st)
+		} else {
+			fmt.Fprintf(stdout, "pruned %s: %d chunks removed (%d bytes), %d kept\n", *storeDir, st.Removed, st.Freed, st.Kept)
 		}
 		return 0
 	case *release != "":
@@ -84,8 +107,18 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		fs.Usage()
 		return 2
 	}
-	if *typ != "fullvm" {
-		return vcbcli.Fail(stderr, tool, fmt.Errorf("-t %s: only fullvm is supported here (mount disk files with vmmount)", *typ))
+	switch *typ {
+	case "fullvm":
+	case "file":
+		if *filePaths == "" {
+			return vcbcli.Fail(stderr, tool, fmt.Errorf("-t file needs -f PATH[,PATH...]"))
+		}
+	case "chunked":
+		if *storeDir == "" {
+			return vcbcli.Fail(stderr, tool, fmt.Errorf("-t chunked needs -store DIR"))
+		}
+	default:
+		return vcbcli.Fail(stderr, tool, fmt.Errorf("-t %s: want fullvm, file or chunked", *typ))
 	}
 	if *mode != "nbd" && *mode != "nbdssl" {
 		return vcbcli.Fail(stderr, tool, fmt.Errorf("-m %s: only nbd/nbdssl (NFC over HTTPS) are supported", *mode))
@@ -118,9 +151,43 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		opts.Progress = vcbcli.ProgressBar(stderr)
 	}
 	start := time.Now()
-	m, err := s.Backup(ctx, vm, target, opts)
+	var (
+		m     *vcb.Manifest
+		extra any
+	)
+	switch *typ {
+	case "file":
+		var res *vcb.FileBackupResult
+		if res, err = s.BackupFiles(ctx, vm, target, strings.Split(*filePaths, ","), opts); err == nil {
+			m, extra = res.Manifest, res
+			if !conn.JSON {
+				fmt.Fprintf(stdout, "copied %d files (%d bytes) from %s (%s) to %s, reading %d disk bytes\n", res.Files, res.Bytes, vm.Name, vm.MoRef, target, res.Fetched)
+			}
+		}
+	case "chunked":
+		var res *vcb.ChunkedBackup
+		if res, err = backupChunked(ctx, s.Client, vm, target, *storeDir, *parentDir, opts); err == nil {
+			m, extra = res.Manifest, res.Disks
+			if !conn.JSON {
+				for _, d := range res.Disks {
+					kind := "full"
+					if d.Incremental {
+						kind = "incremental"
+					}
+					fmt.Fprintf(stdout, "%s %s: %s, %d bytes read in %d requests, %d of %d chunks changed, %d new in the store %s\n",
+						vm.Name, d.Slot, kind, d.Transferred, d.Requests, d.Changed, d.Chunks, d.NewChunks, d.Reason)
+				}
+			}
+		}
+	default:
+		m, err = s.Backup(ctx, vm, target, opts)
+	}
 	if err != nil {
 		return vcbcli.Fail(stderr, tool, err)
+	}
+	if conn.JSON && extra != nil {
+		_ = vcbcli.PrintJSON(stdout, map[string]any{"dir": target, "manifest": m, "result": extra})
+		return 0
 	}
 	if conn.JSON {
 		_ = vcbcli.PrintJSON(stdout, map[string]any{"dir": target, "manifest": m})
@@ -131,8 +198,12 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		total += f.RawSize
 	}
 	el := time.Since(start)
-	fmt.Fprintf(stdout, "backed up %s (%s) to %s: %d disk(s), %d bytes in %s (%.1f MB/s)\n",
-		vm.Name, vm.MoRef, target, len(m.Disks()), total, el.Round(time.Millisecond), float64(total)/1e6/el.Seconds())
+	if *typ != "fullvm" {
+		fmt.Fprintf(stdout, "backed up %s (%s) to %s (-t %s) in %s\n", vm.Name, vm.MoRef, target, *typ, el.Round(time.Millisecond))
+	} else {
+		fmt.Fprintf(stdout, "backed up %s (%s) to %s: %d disk(s), %d bytes in %s (%.1f MB/s)\n",
+			vm.Name, vm.MoRef, target, len(m.Disks()), total, el.Round(time.Millisecond), float64(total)/1e6/el.Seconds())
+	}
 	for _, f := range m.Files {
 		fmt.Fprintf(stdout, "  %-8s %-32s %12d  sha256:%s\n", f.Kind, f.Name, f.Size, f.SHA256)
 	}

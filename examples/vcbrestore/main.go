@@ -9,6 +9,7 @@
 //	vcbrestore -s /backups/web01 -b overwrite                      # in place
 //	vcbrestore -s /backups/web01 -name web01-test -datastore ds2  # as a copy
 //	vcbrestore -sim -s /tmp/vcbdemo -name vcbdemo-restored         # into a fresh simulator
+//	vcbrestore -s /backups/web01-2 -store /backups/chunks -name web01-copy  # a chunked/incremental backup
 package main
 
 import (
@@ -21,6 +22,7 @@ import (
 
 	"github.com/bulletproof-labs/wsvcb/internal/vcbcli"
 	"github.com/bulletproof-labs/wsvcb/vcb"
+	"github.com/bulletproof-labs/wsvcb/vcb/chunkstore"
 )
 
 func main() {
@@ -49,6 +51,7 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	fs.StringVar(&o.Host, "host", "", "host name")
 	fs.BoolVar(&o.PowerOn, "poweron", false, "power the VM on after the restore")
 	quiet := fs.Bool("q", false, "no progress bar")
+	storeDir := fs.String("store", "", "chunk store of a chunked (vcbmounter -t chunked) backup")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -73,7 +76,15 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		return vcbcli.Fail(stderr, tool, err)
 	}
 	defer s.Close()
-	res, err := s.Restore(ctx, *src, &o)
+	var res *vcb.RestoreResult
+	if *storeDir != "" {
+		var st *chunkstore.Store
+		if st, err = chunkstore.Open(*storeDir); err == nil {
+			res, err = s.RestoreChunked(ctx, *src, st, &o)
+		}
+	} else {
+		res, err = s.Restore(ctx, *src, &o)
+	}
 	if err != nil {
 		return vcbcli.Fail(stderr, tool, err)
 	}
