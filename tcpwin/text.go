@@ -52,6 +52,10 @@ type textReader struct {
 	qi        int
 	cur       textPacket
 	err       error
+	// seen reports that some line held a packet (good or bad): text
+	// without any is not tcpdump output, and saying so beats an empty
+	// result.
+	seen bool
 
 	// Address-less direction inference.
 	dir      dirState
@@ -118,6 +122,8 @@ func (t *textReader) Next() (*Segment, error) {
 					err = fmt.Errorf("%w: line longer than %d bytes", ErrFormat, maxTextLine)
 				}
 				t.err = &InputError{Name: t.name, Line: t.line + 1, Err: err}
+			} else if !t.seen {
+				t.err = &InputError{Name: t.name, Line: t.line, Err: fmt.Errorf("%w: no TCP packet line in %d lines of text (not pcap, pcapng or tcpdump text with TCP)", ErrFormat, t.line)}
 			} else {
 				t.err = io.EOF
 			}
@@ -125,6 +131,7 @@ func (t *textReader) Next() (*Segment, error) {
 		}
 		t.line++
 		t.parseLine(t.sc.Text())
+		t.seen = t.seen || len(t.queue) > 0
 	}
 }
 
