@@ -164,7 +164,6 @@ func (cb *chunkedBackup) disks(ctx context.Context, snap types.ManagedObjectRefe
 
 // disk backs up one disk, incrementally when the parent allows it.
 func (cb *chunkedBackup) disk(ctx context.Context, snap types.ManagedObjectReference, d Disk, st *DiskStats) (*chunkstore.Recipe, error) {
-	b := cb.b
 	u, err := cb.diskURL(ctx, d)
 	if err != nil {
 		return nil, err
@@ -175,18 +174,15 @@ func (cb *chunkedBackup) disk(ctx context.Context, snap types.ManagedObjectRefer
 			prev, reason = nil, "the snapshot's disk has no change ID (changed block tracking off)"
 		}
 		if prev != nil {
-			st.ParentChange = prev.ChangeID
-			areas, err := cb.b.c.changedAreas(ctx, b.obj.Reference(), snap, d, prev.ChangeID)
-			switch {
-			case err == nil:
-				st.Incremental = true
-				return cb.incremental(ctx, u, d, prev, areas, st)
-			case errors.Is(err, ErrTransfer) || ctx.Err() != nil:
-				return nil, b.fail(ErrTransfer, err)
-			default:
-				// e.g. a reset change ID after a storage migration
-				reason = "QueryChangedDiskAreas: " + err.Error()
+			// Checking that every parent chunk is still stored costs one
+			// stat per chunk: overlap it with the query and the transfer.
+			missing := make(chan string, 1)
+			go func() { missing <- cb.missingChunk(prev) }()
+			r, why, err := cb.tryIncremental(ctx, snap, u, d, prev, missing, st)
+			if why == "" {
+				return r, err
 			}
+			reason = why
 		}
 		st.Reason = reason
 	}
@@ -205,8 +201,48 @@ func (cb *chunkedBackup) diskURL(ctx context.Context, d Disk) (*url.URL, error) 
 	return datastoreURL(ds, p.Path), nil
 }
 
+// tryIncremental backs up d incrementally from prev. It returns why not
+// (and the stats reset) when the server refuses the parent's change ID or
+// missing reports a chunk of prev gone from the store.
+func (cb *chunkedBackup) tryIncremental(ctx context.Context, snap types.ManagedObjectReference, u *url.URL, d Disk, prev *chunkstore.Recipe, missing <-chan string, st *DiskStats) (*chunkstore.Recipe, string, error) {
+	b := cb.b
+	st.ParentChange = prev.ChangeID
+	areas, err := b.c.changedAreas(ctx, b.obj.Reference(), snap, d, prev.ChangeID)
+	var r *chunkstore.Recipe
+	switch {
+	case err == nil:
+		st.Incremental = true
+		r, err = cb.incremental(ctx, u, d, prev, areas, st)
+	case errors.Is(err, ErrTransfer) || ctx.Err() != nil:
+		<-missing
+		return nil, "", b.fail(ErrTransfer, err)
+	default:
+		<-missing
+		// e.g. a reset change ID after a storage migration
+		return nil, "QueryChangedDiskAreas: " + err.Error(), nil
+	}
+	// A missing parent chunk makes the incremental unusable (its recipe
+	// would refer to it) and may also be why it failed: back up in full.
+	if why := <-missing; why != "" && ctx.Err() == nil {
+		*st = DiskStats{Slot: st.Slot, ChangeID: st.ChangeID}
+		return nil, why, nil
+	}
+	return r, "", err
+}
+
+// missingChunk reports the first chunk of r missing from the store.
+func (cb *chunkedBackup) missingChunk(r *chunkstore.Recipe) string {
+	for _, s := range r.Chunks {
+		if !cb.store.Has(s) {
+			return "chunk " + s.String() + " of the parent is missing from the store"
+		}
+	}
+	return ""
+}
+
 // parentRecipe returns the parent's recipe of the same disk when it can
-// serve as the base of an incremental backup, or why not.
+// serve as the base of an incremental backup, or why not. It does not
+// check that the recipe's chunks are still in the store (missingChunk).
 func (cb *chunkedBackup) parentRecipe(d Disk) (*chunkstore.Recipe, string) {
 	for _, f := range cb.parent.Files {
 		if f.Kind != KindRecipe || f.DeviceKey != d.Key {
@@ -221,11 +257,6 @@ func (cb *chunkedBackup) parentRecipe(d Disk) (*chunkstore.Recipe, string) {
 			return nil, "the parent recorded no change ID"
 		case r.Size != d.CapacityBytes:
 			return nil, fmt.Sprintf("the disk was resized (%d -> %d bytes)", r.Size, d.CapacityBytes)
-		}
-		for _, s := range r.Chunks {
-			if !cb.store.Has(s) {
-				return nil, "chunk " + s.String() + " of the parent is missing from the store"
-			}
 		}
 		return r, ""
 	}
@@ -426,9 +457,13 @@ func splitByChunk(areas []Extent, cs int64) []chunkJob {
 
 // batches groups chunk jobs so that one multi-range request serves
 // several chunks: at most maxRangesPerRequest ranges and 8 MiB of chunk
-// buffers per batch.
+// buffers per batch, and small enough batches (down to 4 chunks) that
+// every worker gets about two: one batch left over at the end would
+// leave the other workers idle.
 func batches(jobs []chunkJob, cs int64) [][]chunkJob {
-	maxChunks := max(1, int((8<<20)/cs))
+	limit := max(1, int((8<<20)/cs))
+	even := (len(jobs) + 2*incrementalWorkers - 1) / (2 * incrementalWorkers)
+	maxChunks := min(limit, max(even, 4))
 	var out [][]chunkJob
 	var cur []chunkJob
 	ranges := 0

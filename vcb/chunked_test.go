@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -197,6 +198,40 @@ func TestBackupChunkedDedupAcrossVMs(t *testing.T) {
 		t.Fatalf("untracked VM: %+v", d)
 	}
 	t.Logf("fallback reason: %s", r2.Disks[0].Reason)
+}
+
+// A parent whose chunks are no longer all in the store cannot serve as
+// the base of an incremental backup: the disk is backed up in full.
+func TestBackupChunkedParentChunkMissing(t *testing.T) {
+	const size = 4 << 20
+	ce := newCBTEnv(t, "missing01", size)
+	ctx := context.Background()
+	full := filepath.Join(ce.root, "full")
+	if _, err := ce.c.BackupChunked(ctx, ce.vm, full, &vcb.ChunkedOptions{Store: ce.store}); err != nil {
+		t.Fatal(err)
+	}
+	var victim string
+	_ = filepath.WalkDir(filepath.Join(ce.store.Dir(), "chunks"), func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && victim == "" {
+			victim = p
+		}
+		return nil
+	})
+	if err := os.Remove(victim); err != nil {
+		t.Fatal(err)
+	}
+	ce.change(t, size, 0.05, 11)
+	inc := filepath.Join(ce.root, "inc")
+	r, err := ce.c.BackupChunked(ctx, ce.vm, inc, &vcb.ChunkedOptions{Store: ce.store, Parent: full})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := r.Disks[0]; d.Incremental || !strings.Contains(d.Reason, "missing from the store") || d.Transferred != size {
+		t.Fatalf("parent with a missing chunk: %+v", d)
+	}
+	if _, err := vcb.VerifyChunked(inc, ce.store); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestVerifyChunkedDetectsCorruption(t *testing.T) {
