@@ -39,11 +39,35 @@ type capReader struct {
 	err     error // sticky terminal error
 	seg     Segment
 	dec     frameDecoder
+	be      bool // file (section) byte order
 }
 
 func (c *capReader) init(br *bufio.Reader, name string) {
 	c.name = name
 	c.br = br
+}
+
+// u16, u32 and u64 read integers in the file's byte order (a bool test
+// instead of binary.ByteOrder's interface call on the hot path).
+func (c *capReader) u16(b []byte) uint16 {
+	if c.be {
+		return binary.BigEndian.Uint16(b)
+	}
+	return binary.LittleEndian.Uint16(b)
+}
+
+func (c *capReader) u32(b []byte) uint32 {
+	if c.be {
+		return binary.BigEndian.Uint32(b)
+	}
+	return binary.LittleEndian.Uint32(b)
+}
+
+func (c *capReader) u64(b []byte) uint64 {
+	if c.be {
+		return binary.BigEndian.Uint64(b)
+	}
+	return binary.LittleEndian.Uint64(b)
 }
 
 // fail records a terminal error and returns it.
@@ -105,7 +129,6 @@ func (c *capReader) emit(link LinkType, data []byte, wireLen int, ts time.Time, 
 // pcapReader reads classic pcap files.
 type pcapReader struct {
 	capReader
-	be       bool // file byte order
 	nano     bool
 	extra    int // per-record extra bytes (modified pcap)
 	link     LinkType
@@ -152,20 +175,6 @@ func newPcapReader(br *bufio.Reader, name string) (*pcapReader, error) {
 	p.br.Discard(pcapFileHeaderLen)
 	p.off = pcapFileHeaderLen
 	return p, nil
-}
-
-func (p *pcapReader) u16(b []byte) uint16 {
-	if p.be {
-		return binary.BigEndian.Uint16(b)
-	}
-	return binary.LittleEndian.Uint16(b)
-}
-
-func (p *pcapReader) u32(b []byte) uint32 {
-	if p.be {
-		return binary.BigEndian.Uint32(b)
-	}
-	return binary.LittleEndian.Uint32(b)
 }
 
 func (p *pcapReader) Format() string { return "pcap" }

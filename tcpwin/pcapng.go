@@ -43,7 +43,6 @@ type ngInterface struct {
 // interfaces of different link types.
 type pcapngReader struct {
 	capReader
-	be     bool
 	ifaces []ngInterface
 }
 
@@ -67,20 +66,6 @@ func newPcapngReader(br *bufio.Reader, name string) (*pcapngReader, error) {
 
 func (p *pcapngReader) Format() string { return "pcapng" }
 func (p *pcapngReader) Close() error   { return nil }
-
-func (p *pcapngReader) u16(b []byte) uint16 {
-	if p.be {
-		return binary.BigEndian.Uint16(b)
-	}
-	return binary.LittleEndian.Uint16(b)
-}
-
-func (p *pcapngReader) u32(b []byte) uint32 {
-	if p.be {
-		return binary.BigEndian.Uint32(b)
-	}
-	return binary.LittleEndian.Uint32(b)
-}
 
 // section starts a new section at the current offset; h holds at least the
 // first 12 bytes of the SHB.
@@ -152,11 +137,7 @@ func (p *pcapngReader) interfaceBlock(body []byte, blockOff int64) error {
 			}
 		case ngOptTSOffset:
 			if len(val) >= 8 {
-				if p.be {
-					ifc.offset = int64(binary.BigEndian.Uint64(val))
-				} else {
-					ifc.offset = int64(binary.LittleEndian.Uint64(val))
-				}
+				ifc.offset = int64(p.u64(val))
 			}
 		}
 	})
