@@ -39,6 +39,18 @@ type sideDiag struct {
 	lastRaw  uint16
 	effMax   uint32
 
+	// Passive round-trip probes on TCP timestamps (RFC 7323 section 4,
+	// the method of Kathleen Nichols' pping): the first time this side's
+	// TSval tsProbe was seen (tsProbeAt) until the peer echoes it, and the
+	// shortest such echo delay, which is the round trip from the capture
+	// point through the peer and back.
+	tsLast    uint32
+	tsSeen    bool
+	tsProbe   uint32
+	tsProbeAt time.Time
+	tsProbing bool
+	echoMin   time.Duration
+
 	zeroWins  uint64
 	inZero    bool
 	zeroStart time.Time
@@ -54,18 +66,48 @@ type connDiag struct {
 	hsReported          bool
 }
 
-// rtt is the handshake round trip: from A's SYN to A's ACK of the SYN-ACK,
-// which is the full round trip wherever the capture was taken. 0 when
-// unknown.
+// rtt is the connection's round trip as seen from the capture point: the
+// smaller of the handshake's (A's SYN to A's ACK of the SYN-ACK, which is
+// the full round trip wherever the capture was taken) and the sum of the
+// shortest timestamp echo delays of both directions. One slow handshake
+// (a SYN queued at a busy server, a neighbour lookup) must not make every
+// later flight look like one: an echo can never come before the segment
+// it echoes, so neither estimate errs low. 0 when unknown.
 func (cd *connDiag) rtt() time.Duration {
-	if cd.tSYN.IsZero() || cd.tACK.IsZero() {
-		return 0
+	var hs time.Duration
+	if !cd.tSYN.IsZero() && !cd.tACK.IsZero() {
+		hs = max(cd.tACK.Sub(cd.tSYN), 0)
 	}
-	d := cd.tACK.Sub(cd.tSYN)
-	if d <= 0 {
-		return 0
+	a, b := cd.side[0].echoMin, cd.side[1].echoMin
+	if a > 0 && b > 0 && (hs == 0 || a+b < hs) {
+		return a + b
 	}
-	return d
+	return hs
+}
+
+// timestamps runs the timestamp probes for a segment from s to o: it
+// closes o's probe when the segment echoes it (or a later value) and
+// opens a probe on s's TSval when that value is new.
+func timestamps(s, o *sideDiag, opts *OptionSet, t time.Time) {
+	if !opts.Has(HasTimestamps) || t.IsZero() {
+		return
+	}
+	if o.tsProbing && int32(opts.TSecr-o.tsProbe) >= 0 && opts.TSecr != 0 {
+		if opts.TSecr == o.tsProbe {
+			if d := t.Sub(o.tsProbeAt); d > 0 && (o.echoMin == 0 || d < o.echoMin) {
+				o.echoMin = d
+			}
+		}
+		o.tsProbing = false
+	}
+	if !s.tsSeen || int32(opts.TSval-s.tsLast) > 0 {
+		// First sight of this TSval (values only grow; the very first one
+		// may predate the capture): a probe if none is open.
+		if !s.tsProbing && s.tsSeen {
+			s.tsProbe, s.tsProbeAt, s.tsProbing = opts.TSval, t, true
+		}
+		s.tsLast, s.tsSeen = opts.TSval, true
+	}
 }
 
 // vantage says where the capture was taken: near A when the SYN to
@@ -117,6 +159,7 @@ func (d *Diagnoser) Observe(r *Result) []Finding {
 	seg := r.Segment
 	s, o := &cd.side[r.Dir], &cd.side[1-r.Dir]
 	syn, ack := seg.Flags.Has(FlagSYN), seg.Flags.Has(FlagACK)
+	timestamps(s, o, &r.Options, seg.Time)
 	if seg.Flags.Has(FlagACK) && (!o.unaOK || seqLT(o.una, seg.Ack)) {
 		o.una, o.unaOK = seg.Ack, true
 	}
