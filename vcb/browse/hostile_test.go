@@ -1,0 +1,270 @@
+package browse_test
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"hash/crc32"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"testing"
+
+	"github.com/bulletproof-labs/wsvcb/internal/diskimg"
+	"github.com/bulletproof-labs/wsvcb/internal/testenv"
+	"github.com/bulletproof-labs/wsvcb/vcb/browse"
+)
+
+// A fuzz input is a sparse disk: a 4-byte size in sectors (capped at
+// maxSparse), then chunks of (4-byte sector offset, 2-byte length, data).
+// Real images shrink to their non-zero sectors, so seeds made by mkfs
+// stay small while the disk keeps its real geometry; later chunks
+// overlay earlier ones.
+const maxSparse = 256 << 20
+
+type chunk struct {
+	off  int64
+	data []byte
+}
+
+type sparseDisk struct {
+	size   int64
+	chunks []chunk
+}
+
+func decodeSparse(b []byte) *sparseDisk {
+	d := &sparseDisk{}
+	if len(b) < 4 {
+		return d
+	}
+	d.size = min(int64(binary.LittleEndian.Uint32(b))*512, maxSparse)
+	for b = b[4:]; len(b) >= 6; {
+		off := int64(binary.LittleEndian.Uint32(b)) * 512
+		n := min(int(binary.LittleEndian.Uint16(b[4:])), len(b)-6)
+		if off < d.size {
+			d.chunks = append(d.chunks, chunk{off, b[6 : 6+n]})
+		}
+		b = b[6+n:]
+	}
+	return d
+}
+
+// encodeSparse keeps the non-zero sectors of img.
+func encodeSparse(img []byte) []byte {
+	out := binary.LittleEndian.AppendUint32(nil, uint32(len(img)/512))
+	for s := 0; s < len(img); {
+		if !bytes.ContainsFunc(img[s:s+512], func(r rune) bool { return r != 0 }) {
+			s += 512
+			continue
+		}
+		e := s + 512
+		for e < len(img) && e-s < 65024 && bytes.ContainsFunc(img[e:e+512], func(r rune) bool { return r != 0 }) {
+			e += 512
+		}
+		out = binary.LittleEndian.AppendUint32(out, uint32(s/512))
+		out = binary.LittleEndian.AppendUint16(out, uint16(e-s))
+		out = append(out, img[s:e]...)
+		s = e
+	}
+	return out
+}
+
+func (d *sparseDisk) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 || off >= d.size {
+		return 0, io.EOF
+	}
+	n := int(min(int64(len(p)), d.size-off))
+	clear(p[:n])
+	for _, c := range d.chunks {
+		lo, hi := max(off, c.off), min(off+int64(n), c.off+int64(len(c.data)))
+		if lo < hi {
+			copy(p[lo-off:hi-off], c.data[lo-c.off:hi-c.off])
+		}
+	}
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+func (d *sparseDisk) overlay(off int64, b []byte) { d.chunks = append(d.chunks, chunk{off, b}) }
+
+// fixChecksums recomputes the checksums a mutation breaks, so the fuzzer
+// reaches the structures behind them: the GPT header and entry array
+// CRCs, and the CRC32c of ext4 superblocks (whole disk and partitions).
+func (d *sparseDisk) fixChecksums() {
+	le := binary.LittleEndian
+	starts := []int64{0}
+	h := make([]byte, 512)
+	if n, _ := d.ReadAt(h, 512); n == 512 && string(h[:8]) == "EFI PART" {
+		first, count, esize := int64(le.Uint64(h[72:])), int64(le.Uint32(h[80:])), int64(le.Uint32(h[84:]))
+		if esize == 128 && count > 0 && count <= 1024 && first < d.size/512 {
+			ents := make([]byte, count*esize)
+			d.ReadAt(ents, first*512)
+			le.PutUint32(h[88:], crc32.ChecksumIEEE(ents))
+			for i := int64(0); i < count && i < 8; i++ {
+				starts = append(starts, int64(le.Uint64(ents[i*128+32:]))*512)
+			}
+		}
+		clear(h[16:20])
+		le.PutUint32(h[16:], crc32.ChecksumIEEE(h[:92]))
+		d.overlay(512, h)
+	}
+	mbr := make([]byte, 512)
+	d.ReadAt(mbr, 0)
+	for i := range 4 {
+		starts = append(starts, int64(le.Uint32(mbr[446+16*i+8:]))*512)
+	}
+	castagnoli := crc32.MakeTable(crc32.Castagnoli)
+	for _, s := range starts {
+		sb := make([]byte, 1024)
+		if n, _ := d.ReadAt(sb, s+1024); n == 1024 && le.Uint16(sb[0x38:]) == 0xef53 && le.Uint32(sb[0x64:])&0x400 != 0 {
+			le.PutUint32(sb[0x3fc:], ^crc32.Checksum(sb[:0x3fc], castagnoli))
+			d.overlay(s+1024, sb)
+		}
+	}
+}
+
+// hostileSeeds builds real images with mkfs.vfat (FAT12, FAT16, FAT32),
+// mkfs.ext4 (with and without metadata_csum) and partitioned disks (MBR,
+// GPT) made by internal/diskimg, as sparse inputs.
+func hostileSeeds(t testing.TB) [][]byte {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src")
+	os.MkdirAll(filepath.Join(src, "etc", "deep", "er"), 0o755)
+	os.WriteFile(filepath.Join(src, "etc", "hostname"), []byte("backup-vm\n"), 0o644)
+	os.WriteFile(filepath.Join(src, "etc", "deep", "er", "big.bin"), bytes.Repeat([]byte("0123456789abcdef"), 400), 0o644)
+	vfat, mcopy := testenv.RequireTool(t, "mkfs.vfat"), testenv.RequireTool(t, "mcopy")
+	ext4 := testenv.RequireTool(t, "mkfs.ext4")
+	var seeds [][]byte
+	add := func(p string) {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(b) > 2048 && binary.LittleEndian.Uint16(b[1024+0x38:]) == 0xef53 {
+			// go-diskfs insists on checksum type 1 (crc32c) even without
+			// metadata_csum: set it, so inodes and directories without
+			// checksums are fuzzed too.
+			b[1024+0x175] = 1
+		}
+		seeds = append(seeds, encodeSparse(b))
+	}
+	for i, args := range [][]string{
+		{"-C", "IMG", "1024"},                         // FAT12
+		{"-F", "16", "-s", "1", "-C", "IMG", "4096"},  // FAT16
+		{"-F", "32", "-s", "1", "-C", "IMG", "34000"}, // FAT32
+	} {
+		img := filepath.Join(dir, "fat"+string(rune('0'+i))+".img")
+		args[slices.Index(args, "IMG")] = img
+		diskimg.Run(t, vfat, args...)
+		diskimg.Run(t, mcopy, "-s", "-i", img, filepath.Join(src, "etc"), "::/")
+		add(img)
+	}
+	for i, opts := range []string{"^has_journal", "^metadata_csum,^has_journal"} {
+		img := filepath.Join(dir, "ext"+string(rune('0'+i))+".img")
+		diskimg.Run(t, ext4, "-q", "-F", "-O", opts, "-d", src, img, "512K")
+		add(img)
+	}
+	files := map[string]string{"etc/hostname": "backup-vm\n", "a/b.txt": "b"}
+	for _, table := range []string{"mbr", "gpt"} {
+		sub := filepath.Join(dir, table)
+		os.Mkdir(sub, 0o755)
+		add(diskimg.Raw(t, sub, diskimg.Layout{Table: table, Parts: []diskimg.Part{
+			{FS: "vfat", MiB: 1, Label: "BOOT", Files: files},
+			{FS: "ext4", MiB: 1, Label: "root", Files: files},
+		}}))
+	}
+	return seeds
+}
+
+// checkTyped fails unless err wraps one of the package's sentinels.
+func checkTyped(t *testing.T, what string, err error) {
+	t.Helper()
+	if err != nil && !errors.Is(err, browse.ErrBadImage) && !errors.Is(err, browse.ErrNoFileSystem) && !errors.Is(err, browse.ErrNoPartition) {
+		t.Fatalf("%s: untyped error %T: %v", what, err, err)
+	}
+}
+
+// allocBound is what one input may make the package allocate: 64 MiB plus
+// the input's size.
+func allocBound(n int) uint64 { return 64<<20 + uint64(n) }
+
+func browseSparse(t *testing.T, d *sparseDisk) {
+	disk, err := browse.Open(d, d.size)
+	checkTyped(t, "Open", err)
+	if err != nil {
+		return
+	}
+	idx := []int{-1, 0}
+	for _, p := range disk.Partitions() {
+		if p.Start < 0 || p.Size < 0 || p.Start+p.Size > d.size {
+			t.Fatalf("partition %+v outside the disk of %d", p, d.size)
+		}
+		idx = append(idx, p.Index)
+	}
+	for _, i := range idx[:min(len(idx), 6)] {
+		fsys, err := disk.FileSystem(i)
+		checkTyped(t, "FileSystem", err)
+		if err != nil {
+			continue
+		}
+		n := 0
+		fs.WalkDir(fsys, ".", func(p string, de fs.DirEntry, err error) error {
+			if n++; err != nil || n > 40 {
+				return fs.SkipAll
+			}
+			if de.Type().IsRegular() {
+				if f, err := fsys.Open(p); err == nil {
+					io.CopyN(io.Discard, f, 1<<20)
+					f.Close()
+				}
+			}
+			return nil
+		})
+	}
+}
+
+// FuzzHostileDisk: sparse disks from real images, mutated (checksums
+// recomputed), must give typed errors, never panic or hang, and never make
+// the package allocate more than allocBound(len(input)).
+func FuzzHostileDisk(f *testing.F) {
+	for _, s := range hostileSeeds(f) {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		d := decodeSparse(b)
+		d.fixChecksums()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		browseSparse(t, d)
+		runtime.ReadMemStats(&after)
+		if got := after.TotalAlloc - before.TotalAlloc; got > allocBound(len(b)) {
+			t.Fatalf("input of %d bytes made the package allocate %d bytes", len(b), got)
+		}
+	})
+}
+
+// TestSeedsBrowse: the real seed images open and list their files.
+func TestSeedsBrowse(t *testing.T) {
+	for i, s := range hostileSeeds(t) {
+		d := decodeSparse(s)
+		disk, err := browse.Open(d, d.size)
+		if err != nil {
+			t.Fatalf("seed %d: %v", i, err)
+		}
+		fsys, err := disk.FileSystem(-1)
+		if err != nil {
+			t.Fatalf("seed %d: %v", i, err)
+		}
+		if i == 4 {
+			continue // ext4 without metadata_csum: go-diskfs opens it but cannot read its directories
+		}
+		if b, err := fsys.ReadFile("etc/hostname"); err != nil || string(b) != "backup-vm\n" {
+			t.Fatalf("seed %d (%s): %q, %v", i, fsys.Type, b, err)
+		}
+	}
+}
