@@ -268,3 +268,80 @@ func TestSeedsBrowse(t *testing.T) {
 		}
 	}
 }
+
+// TestHostileStructures: hand-made hostile fields in real images (sizes
+// go-diskfs v1.9.4 would allocate from, a FAT chain it would follow
+// forever) give a *FormatError naming the field, and allocate little.
+func TestHostileStructures(t *testing.T) {
+	seeds := hostileSeeds(t)
+	le := binary.LittleEndian
+	type mut struct {
+		name, structure, field string
+		seed                   int
+		off                    int64 // byte offset in the disk
+		val                    []byte
+	}
+	u16 := func(v uint16) []byte { return le.AppendUint16(nil, v) }
+	u32 := func(v uint32) []byte { return le.AppendUint32(nil, v) }
+	const gptSeed, mbrSeed = 6, 5
+	muts := []mut{
+		{"gpt entry size 0", "gpt", "partitionEntrySize", gptSeed, 512 + 84, u32(0)},
+		{"gpt 4G entries", "gpt", "numberOfPartitionEntries", gptSeed, 512 + 80, u32(0xffffffff)},
+		{"gpt array beyond disk", "gpt", "partitionEntryLBA", gptSeed, 512 + 72, u32(1 << 30)},
+		{"mbr partition beyond disk", "mbr", "partition 2", mbrSeed, 446 + 16 + 12, u32(1 << 30)},
+		{"fat16 32 MiB FAT in 4 MiB", "fat", "sectorsPerFAT", 1, 22, u16(0xffff)},
+		{"fat zero sectors per cluster", "fat", "sectorsPerCluster", 0, 13, []byte{0}},
+		{"fat32 FAT of 2^31 sectors", "fat", "sectorsPerFAT", 2, 36, u32(0x7fffffff)},
+		{"fat32 total beyond partition", "fat", "totalSectors", 2, 32, u32(0xfffffff0)},
+		{"ext4 tiny groups", "ext4", "s_inodes_count", 3, 1024 + 0x20, u32(8)},
+		{"ext4 huge blocks", "ext4", "s_log_block_size", 3, 1024 + 0x18, u32(40)},
+		{"ext4 blocks beyond partition", "ext4", "s_blocks_count", 3, 1024 + 0x04, u32(0xffffff00)},
+		{"ext4 inodes per group", "ext4", "s_inodes_per_group", 3, 1024 + 0x28, u32(0xffffffff)},
+	}
+	for _, m := range muts {
+		t.Run(m.name, func(t *testing.T) {
+			d := decodeSparse(seeds[m.seed])
+			d.overlay(m.off, m.val)
+			d.fixChecksums()
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			err := openFirst(d)
+			runtime.ReadMemStats(&after)
+			var fe *browse.FormatError
+			if !errors.Is(err, browse.ErrCorrupt) || !errors.Is(err, browse.ErrBadImage) || !errors.As(err, &fe) || fe.Structure != m.structure || fe.Field != m.field {
+				t.Fatalf("err = %v, want corrupt %s %s", err, m.structure, m.field)
+			}
+			if got := after.TotalAlloc - before.TotalAlloc; got > 16<<20 {
+				t.Errorf("allocated %d bytes", got)
+			}
+		})
+	}
+	// A FAT cluster chain that loops: go-diskfs would append forever.
+	t.Run("fat loop", func(t *testing.T) {
+		d := decodeSparse(seeds[0])
+		b := make([]byte, 512)
+		d.ReadAt(b, 0)
+		fat := int64(le.Uint16(b[14:])) * 512
+		// FAT12 entries 5 and 6 point at each other: entry 5 (odd) is the
+		// high nibble of byte 7 and byte 8, entry 6 byte 9 and the low
+		// nibble of byte 10.
+		d.ReadAt(b, fat)
+		b[7], b[8] = b[7]&0x0f|0x60, 0x00
+		b[9], b[10] = 0x05, b[10]&0xf0
+		d.overlay(fat, b)
+		err := openFirst(d)
+		var fe *browse.FormatError
+		if !errors.As(err, &fe) || fe.Field != "clusterChain" {
+			t.Fatalf("err = %v", err)
+		}
+	})
+}
+
+func openFirst(d *sparseDisk) error {
+	disk, err := browse.Open(d, d.size)
+	if err != nil {
+		return err
+	}
+	_, err = disk.FileSystem(-1)
+	return err
+}
