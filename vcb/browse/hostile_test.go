@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/bulletproof-labs/wsvcb/internal/diskimg"
@@ -55,13 +56,14 @@ func decodeSparse(b []byte) *sparseDisk {
 // encodeSparse keeps the non-zero sectors of img.
 func encodeSparse(img []byte) []byte {
 	out := binary.LittleEndian.AppendUint32(nil, uint32(len(img)/512))
+	zero := make([]byte, 512)
 	for s := 0; s < len(img); {
-		if !bytes.ContainsFunc(img[s:s+512], func(r rune) bool { return r != 0 }) {
+		if bytes.Equal(img[s:s+512], zero) {
 			s += 512
 			continue
 		}
 		e := s + 512
-		for e < len(img) && e-s < 65024 && bytes.ContainsFunc(img[e:e+512], func(r rune) bool { return r != 0 }) {
+		for e < len(img) && e-s < 65024 && !bytes.Equal(img[e:e+512], zero) {
 			e += 512
 		}
 		out = binary.LittleEndian.AppendUint32(out, uint32(s/512))
@@ -128,10 +130,24 @@ func (d *sparseDisk) fixChecksums() {
 	}
 }
 
+var (
+	seedMu    sync.Mutex
+	seedCache [][]byte
+)
+
 // hostileSeeds builds real images with mkfs.vfat (FAT12, FAT16, FAT32),
 // mkfs.ext4 (with and without metadata_csum) and partitioned disks (MBR,
-// GPT) made by internal/diskimg, as sparse inputs.
+// GPT) made by internal/diskimg, as sparse inputs; once per test binary.
 func hostileSeeds(t testing.TB) [][]byte {
+	seedMu.Lock()
+	defer seedMu.Unlock()
+	if seedCache == nil {
+		seedCache = buildSeeds(t)
+	}
+	return seedCache
+}
+
+func buildSeeds(t testing.TB) [][]byte {
 	dir := t.TempDir()
 	src := filepath.Join(dir, "src")
 	os.MkdirAll(filepath.Join(src, "etc", "deep", "er"), 0o755)
