@@ -100,6 +100,7 @@ func (d *Disk) Partitions() []Partition { return d.parts }
 // ("etc/hostname", "." for the root); FS also accepts a leading "/".
 type FS struct {
 	fsys      filesystem.FileSystem
+	ext       *ext4Check // nil unless ext4
 	Partition int    // partition index, 0 for the whole disk
 	Type      string // "ext4", "fat32", "fat16", "fat12"
 	Label     string
@@ -152,7 +153,10 @@ func (d *Disk) FileSystem(index int) (f *FS, err error) {
 		}
 		return nil, fmt.Errorf("partition %d: %w", index, err)
 	}
-	var fsys filesystem.FileSystem
+	var (
+		fsys filesystem.FileSystem
+		ext  *ext4Check
+	)
 	b := d.d.Backend
 	switch kind {
 	case "fat32":
@@ -162,12 +166,15 @@ func (d *Disk) FileSystem(index int) (f *FS, err error) {
 	case "fat12":
 		fsys, err = fat12.Read(b, size, start, sector)
 	default:
+		if ext, err = newExt4Check(d.r, start, size); err != nil {
+			return nil, fmt.Errorf("partition %d: %w", index, err)
+		}
 		fsys, err = ext4.Read(b, size, start, sector)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s in partition %d: %v", ErrBadImage, kind, index, err)
 	}
-	return &FS{fsys: fsys, Partition: index, Type: typeName(fsys.Type()), Label: trimLabel(fsys.Label())}, nil
+	return &FS{fsys: fsys, ext: ext, Partition: index, Type: typeName(fsys.Type()), Label: trimLabel(fsys.Label())}, nil
 }
 
 func typeName(t filesystem.Type) string {

@@ -361,3 +361,85 @@ func openFirst(d *sparseDisk) error {
 	_, err = disk.FileSystem(-1)
 	return err
 }
+
+// TestHostileExt4Inodes: inodes go-diskfs would trust when listing (a
+// root directory declaring a terabyte, an extent past the file system, an
+// extent index block that points at itself, which go-diskfs follows until
+// the stack overflows) are refused with a FormatError before it reads
+// them. The validator does not rely on inode checksums (a hostile image
+// computes them; go-diskfs v1.9.4 happens to reject these unchecksummed
+// inodes too, see the session's report).
+func TestHostileExt4Inodes(t *testing.T) {
+	seed := hostileSeeds(t)[4]
+	le := binary.LittleEndian
+	base := decodeSparse(seed)
+	sb := make([]byte, 1024)
+	base.ReadAt(sb, 1024)
+	bs := int64(1024) << le.Uint32(sb[0x18:])
+	blocks := int64(le.Uint32(sb[4:]))
+	gdt := bs
+	if bs == 1024 {
+		gdt = 2048
+	}
+	gd := make([]byte, 32)
+	base.ReadAt(gd, gdt)
+	root := int64(le.Uint32(gd[8:]))*bs + int64(le.Uint16(sb[0x58:])) // inode 2
+	inode := make([]byte, 160)
+	base.ReadAt(inode, root)
+	if le.Uint16(inode[0x28:]) != 0xf30a {
+		t.Fatalf("root inode has no extent tree: % x", inode[0x28:0x40])
+	}
+	self := (blocks - 2) * bs // a block for the looping index node
+	for _, c := range []struct {
+		name, field string
+		mut         func(d *sparseDisk)
+	}{
+		{"terabyte directory", "inode 2 size", func(d *sparseDisk) {
+			b := append([]byte(nil), inode...)
+			le.PutUint32(b[0x6c:], 256)
+			d.overlay(root, b)
+		}},
+		{"extent past the end", "inode 2 extents", func(d *sparseDisk) {
+			b := append([]byte(nil), inode...)
+			le.PutUint16(b[0x28+12+4:], 32000)
+			d.overlay(root, b)
+		}},
+		{"self-referencing index", "inode 2 extents", func(d *sparseDisk) {
+			node := make([]byte, bs)
+			le.PutUint16(node[0:], 0xf30a)
+			le.PutUint16(node[2:], 1)
+			le.PutUint16(node[4:], uint16((bs-12)/12))
+			le.PutUint16(node[6:], 1)
+			le.PutUint32(node[12+4:], uint32(self/bs))
+			d.overlay(self, node)
+			b := append([]byte(nil), inode...)
+			copy(b[0x28:0x28+24], node[:24])
+			le.PutUint16(b[0x28+4:], 4)
+			d.overlay(root, b)
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			d := decodeSparse(seed)
+			c.mut(d)
+			disk, err := browse.Open(d, d.size)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fsys, err := disk.FileSystem(-1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, op := range []func() error{
+				func() error { _, err := fsys.ReadDir("."); return err },
+				func() error { _, err := fsys.ReadFile("etc/hostname"); return err },
+				func() error { _, err := fsys.Stat("etc"); return err },
+			} {
+				err := op()
+				var fe *browse.FormatError
+				if !errors.Is(err, browse.ErrCorrupt) || !errors.As(err, &fe) || fe.Field != c.field {
+					t.Fatalf("err = %v, want corrupt ext4 %s", err, c.field)
+				}
+			}
+		})
+	}
+}
