@@ -101,8 +101,8 @@ func (d *Disk) Partitions() []Partition { return d.parts }
 type FS struct {
 	fsys      filesystem.FileSystem
 	ext       *ext4Check // nil unless ext4
-	Partition int    // partition index, 0 for the whole disk
-	Type      string // "ext4", "fat32", "fat16", "fat12"
+	Partition int        // partition index, 0 for the whole disk
+	Type      string     // "ext4", "fat32", "fat16", "fat12"
 	Label     string
 }
 
