@@ -45,9 +45,10 @@ type Recovery struct {
 }
 
 // scanIndex is the grain index of a scanned extent: found grains sorted by
-// grain number, with their sectors. Its size is bounded by the number of
-// markers in the file (one per 512 bytes at most) and by the extent's
-// grain count; nothing is allocated from the header's capacity.
+// grain number, with their sectors, 12 bytes per grain. Its size is
+// bounded by the number of markers in the file (one per 512 bytes at most)
+// and by twice the extent's grain count (capacity/grainSize, from the
+// validated header); nothing is allocated from the capacity up front.
 type scanIndex struct {
 	grains []uint64 // sorted grain numbers
 	secs   []uint32 // sector of each grain's marker
@@ -127,6 +128,10 @@ scan:
 				break scan
 			case off/SectorSize > 0xffffffff:
 				stop(ErrUnsupported, "stream", "grain beyond 2 TiB of file")
+				break scan
+			case int64(len(s.grains)) >= 2*numGrains:
+				// The index never holds more than twice the disk's grains.
+				stop(ErrCorrupt, "grainMarker", "more than %d grain markers for %d grains", 2*numGrains, numGrains)
 				break scan
 			}
 			g := val / h.GrainSize

@@ -490,3 +490,30 @@ func checkScanned(t *testing.T, b []byte) {
 		checkErr(t, err)
 	}
 }
+
+// TestScanRepeatedGrain: a stream repeating one grain marker is cut off
+// at twice the disk's grain count, and the last copy wins.
+func TestScanRepeatedGrain(t *testing.T) {
+	img := streamImage(t)
+	markers, _ := walkStream(t, img)
+	h, _ := vmdk.ParseHeader(img)
+	g := markers[0]
+	if g.grain < 0 {
+		t.Fatal("first marker is not a grain")
+	}
+	rec := img[g.off : (g.end+511)/512*512]
+	b := append([]byte(nil), img[:h.OverHead*512]...)
+	numGrains := int(h.Capacity / h.GrainSize)
+	for range 2*numGrains + 5 {
+		b = append(b, rec...)
+	}
+	d, err := vmdk.NewSparseReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := d.Recovered()[0]
+	var fe *vmdk.FormatError
+	if r.Grains != 1 || r.Complete || !errors.As(r.StopErr, &fe) || fe.Field != "grainMarker" {
+		t.Fatalf("Recovery = %+v", r)
+	}
+}
