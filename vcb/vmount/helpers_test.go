@@ -31,7 +31,7 @@ var fatFiles = map[string]string{
 	"EFI/BOOT/BOOTX64.EFI":           blob(300_001, 1),
 	"grub/grub.cfg":                  "set timeout=5\n",
 	"Long File Name With Spaces.txt": "long names survive\n",
-	"big.bin":                        blob(3<<20+17, 2),
+	"big.bin":                        blob(2<<20+17, 2),
 	"empty.txt":                      "",
 	"a/b/c/d/deep.txt":               "deep\n",
 }

@@ -82,9 +82,14 @@ func (m *Manager) Unmount(dir string) error {
 	}
 	var errs []error
 	loops := loopsBackedBy(filepath.Join(s.FuseDir, DiskFileName))
-	if src := mountSource(s.Dir); src != "\x00" && (ownsMount(s, src) || slices.Contains(loops, src)) {
+	for range 8 { // ours may be stacked (a step redone after a crash)
+		src := mountSource(s.Dir)
+		if src == "\x00" || !ownsMount(s, src) && !slices.Contains(loops, src) {
+			break
+		}
 		if err := unmount(s.Dir); err != nil {
 			errs = append(errs, err)
+			break
 		}
 	}
 	for _, dev := range loops { // s.LoopDev, or one attached just before a crash
