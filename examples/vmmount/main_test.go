@@ -100,9 +100,11 @@ func TestBrowseCommands(t *testing.T) {
 
 // TestMountRoot runs the built binary as VCB did:
 //
-//	vmmount -d disk.vmdk -p 2 -sysdl DIR ; cat DIR/etc/hostname ; vmmount -u DIR
+//	vmmount -d disk.vmdk -p 2 [-fs kernel|fuse|auto] -sysdl DIR ; cat DIR/etc/hostname ; vmmount -u DIR
 //
-// and then the crash path: mount, SIGKILL the FUSE server, vmmount -u DIR.
+// and then the crash path: mount, SIGKILL the FUSE server, vmmount -u DIR,
+// for the ext4 and the FAT partition in both modes (FAT in kernel mode
+// only where the kernel has vfat).
 func TestMountRoot(t *testing.T) {
 	testenv.RequireRoot(t)
 	testenv.RequireTool(t, "qemu-img")
@@ -121,23 +123,37 @@ func TestMountRoot(t *testing.T) {
 	}
 	for _, c := range []struct {
 		target string
+		fs     string // -fs
 		crash  bool
 		file   string
 		want   string
+		mode   string // the mode -l must show
 	}{
-		{disk + "@2", false, "home/alice/todo.txt", files["home/alice/todo.txt"]},
-		{disk + "@2", true, "etc/hostname", files["etc/hostname"]},
-		{disk, false, "grub/grub.cfg", "set timeout=5\n"}, // first file system: FAT
-		{wholeDisk(t), false, "etc/hostname", files["etc/hostname"]},
+		{disk + "@2", "", false, "home/alice/todo.txt", files["home/alice/todo.txt"], "kernel"},
+		{disk + "@2", "kernel", true, "etc/hostname", files["etc/hostname"], "kernel"},
+		{disk + "@2", "fuse", false, "home/alice/todo.txt", files["home/alice/todo.txt"], "fuse"},
+		{disk + "@2", "fuse", true, "etc/hostname", files["etc/hostname"], "fuse"},
+		{disk, "kernel", false, "grub/grub.cfg", "set timeout=5\n", "kernel"}, // first file system: FAT
+		{disk, "fuse", false, "grub/grub.cfg", "set timeout=5\n", "fuse"},
+		{disk, "fuse", true, "grub/grub.cfg", "set timeout=5\n", "fuse"},
+		{disk, "auto", false, "grub/grub.cfg", "set timeout=5\n", map[bool]string{true: "kernel", false: "fuse"}[vmount.KernelCanMount("vfat")]},
+		{wholeDisk(t), "", false, "etc/hostname", files["etc/hostname"], "kernel"},
 	} {
 		crash := c.crash
-		if c.target == disk && !vmount.KernelHasFS("vfat") {
-			t.Log("kernel without vfat (/proc/filesystems): FAT mount not tested")
+		if c.target == disk && c.fs == "kernel" && !vmount.KernelCanMount("vfat") {
+			if _, err := vmb("-d", c.target, "-fs", "kernel", "-sysdl", filepath.Join(t.TempDir(), "m")); err == nil {
+				t.Error("-fs kernel mounted FAT on a kernel without vfat")
+			}
+			t.Log("kernel without vfat (/proc/filesystems, modprobe): FAT kernel-mode mount not tested")
 			continue
 		}
 		dir := filepath.Join(t.TempDir(), "mnt")
 		t.Cleanup(func() { vmb("-u", dir) })
-		out, err := vmb("-d", c.target, "-sysdl", dir)
+		args := []string{"-d", c.target, "-sysdl", dir}
+		if c.fs != "" {
+			args = append(args, "-fs", c.fs)
+		}
+		out, err := vmb(args...)
 		if err != nil {
 			t.Fatalf("mount: %v\n%s", err, out)
 		}
@@ -150,7 +166,7 @@ func TestMountRoot(t *testing.T) {
 			t.Fatal("the mount is writable")
 		}
 		list, _ := vmb("-l")
-		if !strings.Contains(list, dir) || !strings.Contains(list, "/dev/loop") {
+		if !strings.Contains(list, dir) || !strings.Contains(list, " "+c.mode+" ") || (c.mode == "kernel") != strings.Contains(list, "/dev/loop") {
 			t.Errorf("-l:\n%s", list)
 		}
 		if crash {

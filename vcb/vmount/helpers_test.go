@@ -18,11 +18,10 @@ import (
 )
 
 func blob(n int, seed uint64) string {
-	r := rand.New(rand.NewPCG(seed, 7))
+	var s [32]byte
+	s[0] = byte(seed)
 	b := make([]byte, n)
-	for i := range b {
-		b[i] = byte(r.Uint32())
-	}
+	rand.NewChaCha8(s).Read(b)
 	return string(b)
 }
 
@@ -80,15 +79,10 @@ func ext4Disk(t testing.TB, bigMiB int) string {
 	if bigMiB > 0 {
 		f, err := os.Create(filepath.Join(src, "large.bin"))
 		must(t, err)
-		r := rand.New(rand.NewPCG(9, 9))
+		r := rand.NewChaCha8([32]byte{9})
 		buf := make([]byte, 1<<20)
 		for range bigMiB {
-			for i := 0; i < len(buf); i += 8 {
-				v := r.Uint64()
-				for j := range 8 {
-					buf[i+j] = byte(v >> (8 * j))
-				}
-			}
+			r.Read(buf)
 			_, err := f.Write(buf)
 			must(t, err)
 		}

@@ -7,18 +7,28 @@ import (
 	"sync"
 )
 
-// maxReaders bounds the sequential readers one open file keeps: the
-// kernel's readahead issues a few reads in parallel, out of order.
-const maxReaders = 4
+const (
+	// chunkSize is the unit seqReaderAt reads and caches: go-diskfs walks
+	// a file's cluster or extent list on every Read call, so few large
+	// calls are much cheaper than many small ones.
+	chunkSize = 1 << 20
+	// maxChunks bounds the chunks one open file caches: the kernel's
+	// readahead (1 MiB) issues its reads in parallel, out of order.
+	maxChunks = 4
+	// maxReaders bounds the sequential readers one open file keeps.
+	maxReaders = 2
+)
 
 // seqReaderAt turns sequential readers of one file (opened by open, from
-// the start) into an io.ReaderAt. It keeps up to maxReaders readers at
-// different positions and serves a read at off from the one furthest
-// before off, skipping forward; only a read behind every reader opens a
-// new one. A reader that can seek (io.Seeker) or read at offsets
-// (io.ReaderAt) is used directly. Every call into the readers runs with
-// fsLock held, because the file system below is not safe for concurrent
-// use; calls on one seqReaderAt are serialised by its own mutex.
+// the start) into an io.ReaderAt. It reads whole chunks of chunkSize bytes
+// and keeps the last maxChunks of them, so reads that arrive out of order
+// within the readahead window are served from memory; a chunk that is not
+// cached comes from the reader furthest before it (the chunks passed over
+// are cached too), and only a chunk behind every reader opens a new one. A
+// reader that can seek (io.Seeker) or read at offsets (io.ReaderAt) reads
+// the chunk directly. Every call into the readers runs with fsLock held,
+// because the file system below is not safe for concurrent use; calls on
+// one seqReaderAt are serialised by its own mutex.
 type seqReaderAt struct {
 	open   func() (io.ReadCloser, error)
 	size   int64
@@ -26,14 +36,18 @@ type seqReaderAt struct {
 
 	mu      sync.Mutex
 	readers []*posReader
-	tick    uint64
+	chunks  []*chunk // most recently used last
 	closed  bool
 }
 
 type posReader struct {
-	r    io.ReadCloser
-	pos  int64
-	used uint64
+	r   io.ReadCloser
+	pos int64 // a multiple of chunkSize
+}
+
+type chunk struct {
+	idx  int64
+	data []byte
 }
 
 var errClosed = errors.New("vmount: file closed")
@@ -51,31 +65,19 @@ func (s *seqReaderAt) ReadAt(p []byte, off int64) (n int, err error) {
 	if off >= s.size {
 		return 0, io.EOF
 	}
-	want := p[:min(int64(len(p)), s.size-off)]
+	want := int(min(int64(len(p)), s.size-off))
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return 0, errClosed
 	}
-	s.fsLock.Lock()
-	defer s.fsLock.Unlock()
-	pr, err := s.reader(off)
-	if err != nil {
-		return 0, err
-	}
-	if ra, ok := pr.r.(io.ReaderAt); ok {
-		n, err = ra.ReadAt(want, off)
-	} else {
-		n, err = io.ReadFull(pr.r, want)
-		pr.pos = off + int64(n)
-	}
-	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
-		s.drop(pr)
-		return n, err
-	}
-	if n < len(want) { // the file is shorter than its size says
-		s.drop(pr)
-		return n, io.ErrUnexpectedEOF
+	for n < want {
+		pos := off + int64(n)
+		c, err := s.chunk(pos / chunkSize)
+		if err != nil {
+			return n, err
+		}
+		n += copy(p[n:want], c.data[pos-c.idx*chunkSize:])
 	}
 	if n < len(p) {
 		return n, io.EOF
@@ -83,20 +85,20 @@ func (s *seqReaderAt) ReadAt(p []byte, off int64) (n int, err error) {
 	return n, nil
 }
 
-// reader returns a reader positioned at off.
-func (s *seqReaderAt) reader(off int64) (*posReader, error) {
-	s.tick++
+// chunk returns chunk idx, from the cache or read.
+func (s *seqReaderAt) chunk(idx int64) (*chunk, error) {
+	for i, c := range s.chunks {
+		if c.idx == idx {
+			s.chunks = append(append(s.chunks[:i:i], s.chunks[i+1:]...), c)
+			return c, nil
+		}
+	}
+	s.fsLock.Lock()
+	defer s.fsLock.Unlock()
+	start := idx * chunkSize
 	var best *posReader
 	for _, r := range s.readers {
-		if _, ok := r.r.(io.ReaderAt); ok {
-			best = r
-			break
-		}
-		if _, ok := r.r.(io.Seeker); ok {
-			best = r
-			break
-		}
-		if r.pos <= off && (best == nil || r.pos > best.pos) {
+		if r.pos <= start && (best == nil || r.pos > best.pos) {
 			best = r
 		}
 	}
@@ -107,53 +109,79 @@ func (s *seqReaderAt) reader(off int64) (*posReader, error) {
 		}
 		best = &posReader{r: r}
 		if len(s.readers) >= maxReaders {
-			lru := s.readers[0]
-			for _, r := range s.readers {
-				if r.used < lru.used {
-					lru = r
-				}
-			}
-			s.drop(lru)
+			s.drop(s.readers[0])
 		}
 		s.readers = append(s.readers, best)
 	}
-	best.used = s.tick
 	switch r := best.r.(type) {
 	case io.ReaderAt:
-		return best, nil
+		return s.fill(idx, func(b []byte) (int, error) { return r.ReadAt(b, start) })
 	case io.Seeker:
-		if _, err := r.Seek(off, io.SeekStart); err != nil {
+		if _, err := r.Seek(start, io.SeekStart); err != nil {
 			s.drop(best)
 			return nil, err
 		}
-		best.pos = off
-		return best, nil
+		best.pos = start
 	}
-	if skip := off - best.pos; skip > 0 {
-		m, err := io.CopyN(io.Discard, best.r, skip)
-		best.pos += m
+	for {
+		c, err := s.fill(best.pos/chunkSize, func(b []byte) (int, error) { return io.ReadFull(best.r, b) })
 		if err != nil {
 			s.drop(best)
-			if errors.Is(err, io.EOF) {
-				err = io.ErrUnexpectedEOF
-			}
 			return nil, err
 		}
+		best.pos += chunkSize
+		if c.idx == idx {
+			return c, nil
+		}
 	}
-	return best, nil
+}
+
+// fill caches chunk idx, read by read, evicting the least recently used.
+func (s *seqReaderAt) fill(idx int64, read func([]byte) (int, error)) (*chunk, error) {
+	size := min(chunkSize, s.size-idx*chunkSize)
+	var c *chunk
+	if len(s.chunks) >= maxChunks {
+		c = s.chunks[0]
+		s.chunks = s.chunks[1:]
+		if int64(cap(c.data)) < size {
+			c.data = nil
+		}
+	}
+	if c == nil {
+		c = &chunk{}
+	}
+	if c.data == nil {
+		c.data = make([]byte, size)
+	}
+	c.idx, c.data = idx, c.data[:size]
+	n, err := read(c.data)
+	if int64(n) < size {
+		if err == nil || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			err = io.ErrUnexpectedEOF // the file is shorter than its size says
+		}
+		return nil, err
+	}
+	for i, o := range s.chunks { // a reader may pass over a cached chunk
+		if o.idx == idx {
+			s.chunks = append(s.chunks[:i:i], s.chunks[i+1:]...)
+			break
+		}
+	}
+	s.chunks = append(s.chunks, c)
+	return c, nil
 }
 
 func (s *seqReaderAt) drop(pr *posReader) {
 	for i, r := range s.readers {
 		if r == pr {
-			s.readers = append(s.readers[:i], s.readers[i+1:]...)
+			s.readers = append(s.readers[:i:i], s.readers[i+1:]...)
 			break
 		}
 	}
 	pr.r.Close()
 }
 
-// Close closes every reader; later reads fail.
+// Close closes every reader and frees the cache; later reads fail.
 func (s *seqReaderAt) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -163,6 +191,6 @@ func (s *seqReaderAt) Close() error {
 	for _, r := range s.readers {
 		errs = append(errs, r.r.Close())
 	}
-	s.readers, s.closed = nil, true
+	s.readers, s.chunks, s.closed = nil, nil, true
 	return errors.Join(errs...)
 }

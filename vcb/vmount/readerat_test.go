@@ -31,11 +31,11 @@ func (c *countingOpener) open() (io.ReadCloser, error) {
 }
 
 func TestSeqReaderAtReuse(t *testing.T) {
-	c := &countingOpener{data: []byte(blob(1<<20, 4))}
+	c := &countingOpener{data: []byte(blob(8<<20+100, 4))}
 	var mu sync.Mutex
 	r := newSeqReaderAt(c.open, int64(len(c.data)), &mu)
 	buf := make([]byte, 4096)
-	for off := 0; off < len(c.data); off += len(buf) { // sequential: one reader
+	for off := 0; off < 3<<20; off += len(buf) { // sequential: one reader
 		n, err := r.ReadAt(buf, int64(off))
 		if n != len(buf) || err != nil || !bytes.Equal(buf, c.data[off:off+n]) {
 			t.Fatalf("ReadAt %d: %d, %v", off, n, err)
@@ -44,20 +44,22 @@ func TestSeqReaderAtReuse(t *testing.T) {
 	if c.opens.Load() != 1 {
 		t.Errorf("sequential read opened %d readers", c.opens.Load())
 	}
-	// Readahead order: 0, 256K, 128K, 384K needs a second reader, no more.
+	// Out of order: chunks passed over are cached; only a chunk behind
+	// every reader and out of the cache opens another reader.
 	c.opens.Store(0)
 	r = newSeqReaderAt(c.open, int64(len(c.data)), &mu)
-	for _, off := range []int64{0, 256 << 10, 128 << 10, 384 << 10, 132 << 10, 388 << 10} {
-		if _, err := r.ReadAt(buf, off); err != nil {
-			t.Fatal(err)
+	for i, off := range []int64{0, 3<<20 + 5, 1<<20 + 7, 2 << 20, 7<<20 - 10, 4 << 20, 0, 100} {
+		n, err := r.ReadAt(buf, off)
+		if n != len(buf) || err != nil || !bytes.Equal(buf, c.data[off:off+int64(n)]) {
+			t.Fatalf("ReadAt %d: %d, %v", off, n, err)
 		}
-	}
-	if c.opens.Load() != 2 {
-		t.Errorf("out-of-order reads opened %d readers, want 2", c.opens.Load())
+		if want := map[bool]int32{true: 1, false: 2}[i < 6]; c.opens.Load() != want {
+			t.Errorf("after reading at %d: %d readers opened, want %d", off, c.opens.Load(), want)
+		}
 	}
 	// The tail: short read with io.EOF; past the end: 0, io.EOF.
 	n, err := r.ReadAt(buf, int64(len(c.data)-100))
-	if n != 100 || err != io.EOF {
+	if n != 100 || err != io.EOF || !bytes.Equal(buf[:n], c.data[len(c.data)-100:]) {
 		t.Errorf("tail read: %d, %v", n, err)
 	}
 	if n, err := r.ReadAt(buf, int64(len(c.data))); n != 0 || err != io.EOF {
