@@ -132,9 +132,7 @@ func TestMountRoot(t *testing.T) {
 		{disk + "@2", "", false, "home/alice/todo.txt", files["home/alice/todo.txt"], "kernel"},
 		{disk + "@2", "kernel", true, "etc/hostname", files["etc/hostname"], "kernel"},
 		{disk + "@2", "fuse", false, "home/alice/todo.txt", files["home/alice/todo.txt"], "fuse"},
-		{disk + "@2", "fuse", true, "etc/hostname", files["etc/hostname"], "fuse"},
 		{disk, "kernel", false, "grub/grub.cfg", "set timeout=5\n", "kernel"}, // first file system: FAT
-		{disk, "fuse", false, "grub/grub.cfg", "set timeout=5\n", "fuse"},
 		{disk, "fuse", true, "grub/grub.cfg", "set timeout=5\n", "fuse"},
 		{disk, "auto", false, "grub/grub.cfg", "set timeout=5\n", map[bool]string{true: "kernel", false: "fuse"}[vmount.KernelCanMount("vfat")]},
 		{wholeDisk(t), "", false, "etc/hostname", files["etc/hostname"], "kernel"},
