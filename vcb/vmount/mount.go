@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -79,6 +80,11 @@ func (m *Manager) Unmount(dir string) error {
 	s, err := m.Load(dir)
 	if err != nil {
 		return err
+	}
+	// The FUSE directory selects processes to signal and loop devices to
+	// detach: accept only what NewState makes.
+	if want := filepath.Join(m.dir(), key(s.Dir)+".fuse"); s.FuseDir != want {
+		return fmt.Errorf("vmount: state file %s: FUSE directory %q, want %q", m.statePath(s.Dir), s.FuseDir, want)
 	}
 	var errs []error
 	loops := loopsBackedBy(filepath.Join(s.FuseDir, DiskFileName))
@@ -199,17 +205,24 @@ func mountSource(dir string) string {
 		return "\x00"
 	}
 	defer f.Close()
+	return parseMountSource(f, dir)
+}
+
+// parseMountSource finds the source of the last mount on dir in a
+// mountinfo table (proc(5)), or returns "\x00".
+func parseMountSource(r io.Reader, dir string) string {
 	src := "\x00"
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
+		fields := strings.Split(sc.Text(), " ") // the kernel escapes spaces, tabs, newlines and backslashes
 		if len(fields) < 10 || unescape(fields[4]) != dir {
 			continue
 		}
-		for i, f := range fields {
-			if f == "-" && i+2 < len(fields) {
+		for i := 6; i+2 < len(fields); i++ { // optional fields, "-", type, source
+			if fields[i] == "-" {
 				src = unescape(fields[i+2])
+				break
 			}
 		}
 	}
