@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 
@@ -39,10 +40,40 @@ var fatFiles = map[string]string{
 // `qemu-img convert -f raw -O vmdk -o subformat=streamOptimized`.
 func fatDisk(t testing.TB) string {
 	t.Helper()
-	raw := diskimg.Raw(t, t.TempDir(), diskimg.Layout{Table: "mbr", Parts: []diskimg.Part{
-		{FS: "vfat", MiB: 20, Label: "BOOT", Files: fatFiles},
-	}})
-	return diskimg.VMDK(t, raw, "streamOptimized")
+	return cachedImage(t, "fat", func(dir string) string {
+		raw := diskimg.Raw(t, dir, diskimg.Layout{Table: "mbr", Parts: []diskimg.Part{
+			{FS: "vfat", MiB: 20, Label: "BOOT", Files: fatFiles},
+		}})
+		return diskimg.VMDK(t, raw, "streamOptimized")
+	})
+}
+
+// images holds the test disks, built once per test binary (read-only
+// afterwards) and removed by TestMain.
+var images struct {
+	sync.Mutex
+	dir   string
+	paths map[string]string
+}
+
+func cachedImage(t testing.TB, name string, build func(dir string) string) string {
+	t.Helper()
+	images.Lock()
+	defer images.Unlock()
+	if p, ok := images.paths[name]; ok {
+		return p
+	}
+	if images.dir == "" {
+		d, err := os.MkdirTemp("", "vmount-test-")
+		must(t, err)
+		images.dir, images.paths = d, map[string]string{}
+	}
+	dir := filepath.Join(images.dir, name)
+	os.RemoveAll(dir)
+	must(t, os.MkdirAll(dir, 0o755))
+	p := build(dir)
+	images.paths[name] = p
+	return p
 }
 
 // ext4Files go into the ext4 test image; ext4Tree adds a symbolic link,
@@ -64,7 +95,10 @@ var ext4Files = map[string]string{
 // `qemu-img convert -f raw -O vmdk -o subformat=monolithicSparse`.
 func ext4Disk(t testing.TB, bigMiB int) string {
 	t.Helper()
-	dir := t.TempDir()
+	return cachedImage(t, "ext4-"+strconv.Itoa(bigMiB), func(dir string) string { return buildExt4(t, dir, bigMiB) })
+}
+
+func buildExt4(t testing.TB, dir string, bigMiB int) string {
 	src := filepath.Join(dir, "src")
 	for name, content := range ext4Files {
 		p := filepath.Join(src, filepath.FromSlash(name))

@@ -16,6 +16,7 @@ import (
 // file) between rounds so that the reads reach the FUSE server.
 func TestTreeParallelReads(t *testing.T) {
 	requireMount(t)
+	t.Parallel()
 	disk := fatDisk(t)
 	m := &Manager{StateDir: t.TempDir()}
 	dir := filepath.Join(t.TempDir(), "mnt")

@@ -13,6 +13,7 @@ import (
 // contents are what mcopy put in.
 func TestTreeFAT(t *testing.T) {
 	requireMount(t)
+	t.Parallel()
 	disk := fatDisk(t)
 	m := &Manager{StateDir: t.TempDir()}
 	dir := filepath.Join(t.TempDir(), "mnt")
@@ -66,6 +67,7 @@ func readOnly(t *testing.T, dir, file string) {
 // owners, sizes, mtimes, symlink targets and contents.
 func TestTreeExt4VsKernel(t *testing.T) {
 	requireMount(t)
+	t.Parallel()
 	if !KernelCanMount("ext4") {
 		t.Skip("kernel without ext4")
 	}
