@@ -20,13 +20,20 @@ var files = map[string]string{
 	"home/alice/todo.txt": strings.Repeat("restore me\n", 5000),
 }
 
+var bootFiles = map[string]string{
+	"grub/grub.cfg":        "set timeout=5\n",
+	"EFI/BOOT/BOOTX64.EFI": strings.Repeat("\x7fELF boot loader ", 12345),
+	"Long File Name.txt":   "long names survive\n",
+	"empty":                "",
+}
+
 // testDisk builds an MBR disk (FAT boot partition, ext4 root), converted
 // with `qemu-img convert -f raw -O vmdk -o subformat=streamOptimized`.
 func testDisk(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
 	raw := diskimg.Raw(t, dir, diskimg.Layout{Table: "mbr", Parts: []diskimg.Part{
-		{FS: "vfat", MiB: 34, Label: "BOOT", Files: map[string]string{"grub/grub.cfg": "set timeout=5\n"}},
+		{FS: "vfat", MiB: 34, Label: "BOOT", Files: bootFiles},
 		{FS: "ext4", MiB: 20, Label: "root", Files: files},
 	}})
 	return diskimg.VMDK(t, raw, "streamOptimized")
@@ -114,21 +121,7 @@ func TestMountRoot(t *testing.T) {
 	disk := testDisk(t)
 	bin := filepath.Join(t.TempDir(), "vmmount")
 	diskimg.Run(t, "go", "build", "-o", bin, ".")
-	state := t.TempDir()
-	vmb := func(args ...string) (string, error) {
-		cmd := exec.Command(bin, args...)
-		cmd.Env = append(os.Environ(), "VMMOUNT_STATE_DIR="+state)
-		out, err := cmd.CombinedOutput()
-		return string(out), err
-	}
-	for _, c := range []struct {
-		target string
-		fs     string // -fs
-		crash  bool
-		file   string
-		want   string
-		mode   string // the mode -l must show
-	}{
+	for _, c := range []mountCase{
 		{disk + "@2", "", false, "home/alice/todo.txt", files["home/alice/todo.txt"], "kernel"},
 		{disk + "@2", "kernel", true, "etc/hostname", files["etc/hostname"], "kernel"},
 		{disk + "@2", "fuse", false, "home/alice/todo.txt", files["home/alice/todo.txt"], "fuse"},
@@ -137,13 +130,38 @@ func TestMountRoot(t *testing.T) {
 		{disk, "auto", false, "grub/grub.cfg", "set timeout=5\n", map[bool]string{true: "kernel", false: "fuse"}[vmount.KernelCanMount("vfat")]},
 		{wholeDisk(t), "", false, "etc/hostname", files["etc/hostname"], "kernel"},
 	} {
-		crash := c.crash
+		t.Run(c.target[len(filepath.Dir(c.target))+1:]+"/"+c.fs+map[bool]string{true: "/crash"}[c.crash], func(t *testing.T) {
+			t.Parallel() // each with its own state and mount directory
+			c.run(t, bin, disk)
+		})
+	}
+}
+
+type mountCase struct {
+	target string
+	fs     string // -fs
+	crash  bool
+	file   string
+	want   string
+	mode   string // the mode -l must show
+}
+
+// run mounts c.target with the CLI, reads through the mount, optionally
+// kills the FUSE server, unmounts and checks that nothing is left.
+func (c mountCase) run(t *testing.T, bin, disk string) {
+	state := t.TempDir()
+	vmb := func(args ...string) (string, error) {
+		cmd := exec.Command(bin, args...)
+		cmd.Env = append(os.Environ(), "VMMOUNT_STATE_DIR="+state)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	{
 		if c.target == disk && c.fs == "kernel" && !vmount.KernelCanMount("vfat") {
 			if _, err := vmb("-d", c.target, "-fs", "kernel", "-sysdl", filepath.Join(t.TempDir(), "m")); err == nil {
 				t.Error("-fs kernel mounted FAT on a kernel without vfat")
 			}
-			t.Log("kernel without vfat (/proc/filesystems, modprobe): FAT kernel-mode mount not tested")
-			continue
+			t.Skip("kernel without vfat (/proc/filesystems, modprobe): FAT kernel-mode mount not tested")
 		}
 		dir := filepath.Join(t.TempDir(), "mnt")
 		t.Cleanup(func() { vmb("-u", dir) })
@@ -160,6 +178,9 @@ func TestMountRoot(t *testing.T) {
 		if err != nil || string(b) != c.want {
 			t.Fatalf("%s through the mount: %d bytes, %v", c.file, len(b), err)
 		}
+		if c.target == disk { // the FAT partition: every file, by SHA-256
+			checkTree(t, dir, bootFiles)
+		}
 		if err := os.WriteFile(filepath.Join(dir, "x"), nil, 0o644); err == nil {
 			t.Fatal("the mount is writable")
 		}
@@ -167,7 +188,7 @@ func TestMountRoot(t *testing.T) {
 		if !strings.Contains(list, dir) || !strings.Contains(list, " "+c.mode+" ") || (c.mode == "kernel") != strings.Contains(list, "/dev/loop") {
 			t.Errorf("-l:\n%s", list)
 		}
-		if crash {
+		if c.crash {
 			// Kill the FUSE server hard, as a crash would.
 			m, _ := filepath.Glob(filepath.Join(state, "*.json"))
 			if len(m) != 1 {
