@@ -6,13 +6,15 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/bulletproof-labs/wsvcb/internal/diskimg"
+
 	"golang.org/x/sys/unix"
 )
 
 // BenchmarkSequentialRead reads a 64 MiB file of an ext4 image
 // (monolithicSparse VMDK) through a ModeFUSE mount (the file tree served
 // by vcb/browse) and through a ModeKernel mount (flat FUSE file, loop
-// device, kernel ext4). Before each pass the file's page cache, and in
+// device, kernel ext4), and one of a FAT image through ModeFUSE. Before each pass the file's page cache, and in
 // ModeKernel that of the flat disk file below the loop device, is dropped
 // with posix_fadvise(DONTNEED), so every pass reads through the servers.
 // Needs root (mounts); skipped otherwise.
@@ -26,11 +28,21 @@ func BenchmarkSequentialRead(b *testing.B) {
 		b.Skip("no /dev/fuse")
 	}
 	const mib = 64
-	disk := ext4Disk(b, mib)
-	for _, mode := range []string{ModeFUSE, ModeKernel} {
-		b.Run(mode, func(b *testing.B) {
+	ext4 := ext4Disk(b, mib)
+	for _, c := range []struct{ name, mode string }{{"ext4/fuse", ModeFUSE}, {"ext4/kernel", ModeKernel}, {"fat/fuse", ModeFUSE}} {
+		mode := c.mode
+		b.Run(c.name, func(b *testing.B) {
 			if mode == ModeKernel && !KernelCanMount("ext4") {
 				b.Skip("kernel without ext4")
+			}
+			disk := ext4
+			if c.name == "fat/fuse" {
+				disk = cachedImage(b, "fat-large", func(dir string) string {
+					raw := diskimg.Raw(b, dir, diskimg.Layout{Table: "mbr", Parts: []diskimg.Part{
+						{FS: "vfat", MiB: mib + 16, Label: "DATA", Files: map[string]string{"large.bin": blob(mib<<20, 11)}},
+					}})
+					return diskimg.VMDK(b, raw, "monolithicSparse")
+				})
 			}
 			m := &Manager{StateDir: b.TempDir()}
 			dir := filepath.Join(b.TempDir(), "mnt")
