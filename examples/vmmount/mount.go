@@ -32,7 +32,7 @@ func cmdMount(ctx context.Context, stateDir, disk string, part int, mode, dir st
 	m := &vmount.Manager{StateDir: stateDir}
 	// Find the partition and file system and choose the mode before
 	// mounting anything; the state file records each step from here on.
-	s, err := m.Prepare(dir, t.Disk, &vmount.Options{Partition: t.Partition, Mode: mode})
+	s, err := m.Prepare(dir, t.Disk, &vmount.Options{Partition: t.Partition, Mode: mode}) // @0 and -1: the first file system
 	if err != nil {
 		return err
 	}

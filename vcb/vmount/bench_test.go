@@ -46,7 +46,7 @@ func BenchmarkSequentialRead(b *testing.B) {
 			}
 			m := &Manager{StateDir: b.TempDir()}
 			dir := filepath.Join(b.TempDir(), "mnt")
-			mt, err := m.Mount(dir, disk, &Options{Partition: -1, Mode: mode})
+			mt, err := m.Mount(dir, disk, &Options{Mode: mode})
 			if err != nil {
 				b.Fatal(err)
 			}

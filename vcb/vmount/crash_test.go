@@ -38,7 +38,7 @@ func childMain() error {
 	dir := os.Getenv("VMOUNT_TEST_DIR")
 	switch os.Getenv("VMOUNT_TEST_CHILD") {
 	case "mount": // the whole mount in this process, then wait to be killed
-		if _, err := m.Mount(dir, os.Getenv("VMOUNT_TEST_DISK"), &Options{Partition: -1, Mode: os.Getenv("VMOUNT_TEST_MODE")}); err != nil {
+		if _, err := m.Mount(dir, os.Getenv("VMOUNT_TEST_DISK"), &Options{Mode: os.Getenv("VMOUNT_TEST_MODE")}); err != nil {
 			return err
 		}
 		fmt.Println("ready")
@@ -164,7 +164,7 @@ func crashMounter(t *testing.T, m *Manager, dir, disk, mode string) {
 // crashServer: a separate server process (PID recorded, as the CLI does)
 // is killed.
 func crashServer(t *testing.T, m *Manager, dir, disk, mode string) {
-	s, err := m.Prepare(dir, disk, &Options{Partition: -1, Mode: mode})
+	s, err := m.Prepare(dir, disk, &Options{Mode: mode})
 	must(t, err)
 	cmd := startChild(t, "serve", m.StateDir, dir, disk, mode, s.FuseDir)
 	must(t, m.Started(s, cmd.pid))
@@ -180,7 +180,7 @@ func crashServer(t *testing.T, m *Manager, dir, disk, mode string) {
 // unrecordedServer: the mounter crashed after starting the server and
 // before saving its PID; the server still runs and must be found.
 func unrecordedServer(t *testing.T, m *Manager, dir, disk, mode string) {
-	s, err := m.Prepare(dir, disk, &Options{Partition: -1, Mode: mode})
+	s, err := m.Prepare(dir, disk, &Options{Mode: mode})
 	must(t, err)
 	cmd := startChild(t, "serve", m.StateDir, dir, disk, mode, s.FuseDir)
 	if !IsMountpoint(dir) {
@@ -198,7 +198,7 @@ func unrecordedServer(t *testing.T, m *Manager, dir, disk, mode string) {
 // unrecordedLoop: the mounter crashed after attaching the loop device and
 // mounting it, before saving either.
 func unrecordedLoop(t *testing.T, m *Manager, dir, disk, mode string) {
-	s, err := m.Prepare(dir, disk, &Options{Partition: -1, Mode: mode})
+	s, err := m.Prepare(dir, disk, &Options{Mode: mode})
 	must(t, err)
 	cmd := startChild(t, "serve", m.StateDir, dir, disk, mode, s.FuseDir)
 	must(t, m.Started(s, cmd.pid))

@@ -11,22 +11,26 @@ import (
 	"github.com/bulletproof-labs/wsvcb/vcb/browse"
 )
 
-// Options choose what Prepare and Mount mount. A nil *Options means the
-// defaults: the first partition with a file system, ModeAuto.
+// Options choose what Prepare and Mount mount. The zero value (or nil)
+// means the defaults: the first partition with a file system, ModeAuto.
 type Options struct {
-	// Partition is the 1-based partition index, 0 for a disk without a
-	// partition table, -1 (or nil Options) for the first partition that
-	// holds a supported file system.
+	// Partition is the 1-based partition index; 0 (or negative) picks
+	// the first partition that holds a supported file system, or the
+	// whole disk when it has no partition table.
 	Partition int
 	// Mode is ModeAuto (or ""), ModeKernel or ModeFUSE.
 	Mode string
 }
 
 func (o *Options) orDefault() Options {
-	if o == nil {
-		return Options{Partition: -1, Mode: ModeAuto}
+	opt := Options{Mode: ModeAuto}
+	if o != nil {
+		opt = *o
 	}
-	return *o
+	if opt.Partition <= 0 {
+		opt.Partition = -1 // browse: first file system found
+	}
+	return opt
 }
 
 // Prepare finds the file system to mount in the disk image (a VMDK or a

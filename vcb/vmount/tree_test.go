@@ -17,7 +17,7 @@ func TestTreeFAT(t *testing.T) {
 	disk := fatDisk(t)
 	m := &Manager{StateDir: t.TempDir()}
 	dir := filepath.Join(t.TempDir(), "mnt")
-	mt, err := m.Mount(dir, disk, &Options{Partition: -1, Mode: ModeFUSE})
+	mt, err := m.Mount(dir, disk, &Options{Mode: ModeFUSE})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +76,7 @@ func TestTreeExt4VsKernel(t *testing.T) {
 	walks := map[string]map[string]entry{}
 	for _, mode := range []string{ModeFUSE, ModeKernel} {
 		dir := filepath.Join(t.TempDir(), mode)
-		mt, err := m.Mount(dir, disk, &Options{Partition: -1, Mode: mode})
+		mt, err := m.Mount(dir, disk, &Options{Mode: mode})
 		if err != nil {
 			t.Fatal(mode, err)
 		}
