@@ -56,6 +56,7 @@ func vm(t *testing.T, args ...string) string {
 }
 
 func TestBrowseCommands(t *testing.T) {
+	t.Parallel()
 	disk := testDisk(t)
 	parts := vm(t, "parts", disk)
 	for _, want := range []string{"fat16", "BOOT", "ext4", "root", "0x0c", "0x83"} {
@@ -118,6 +119,7 @@ func TestMountRoot(t *testing.T) {
 	if _, err := os.Stat("/dev/fuse"); err != nil {
 		t.Skip("no /dev/fuse")
 	}
+	t.Parallel()
 	disk := testDisk(t)
 	bin := filepath.Join(t.TempDir(), "vmmount")
 	diskimg.Run(t, "go", "build", "-o", bin, ".")
