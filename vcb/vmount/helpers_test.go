@@ -90,8 +90,9 @@ var ext4Files = map[string]string{
 
 // ext4Disk is an ext4 file system on a whole disk (no partition table),
 // made with `mkfs.ext4 -q -F -L root -d SRC disk.raw 16M` (SRC holds
-// ext4Files, a symlink etc/localtime -> ../usr/share/zoneinfo/UTC and a
-// hard link usr/bin/tool2) and converted with
+// ext4Files, a symlink etc/localtime -> ../usr/share/zoneinfo/UTC, a hard
+// link usr/bin/tool2, a setuid usr/bin/su, a sticky tmp, a fifo
+// run/initctl) and converted with
 // `qemu-img convert -f raw -O vmdk -o subformat=monolithicSparse`.
 func ext4Disk(t testing.TB, bigMiB int) string {
 	t.Helper()
@@ -109,6 +110,12 @@ func buildExt4(t testing.TB, dir string, bigMiB int) string {
 	must(t, os.Chmod(filepath.Join(src, "usr/bin/tool"), 0o755))
 	must(t, os.Symlink("../usr/share/zoneinfo/UTC", filepath.Join(src, "etc/localtime")))
 	must(t, os.Link(filepath.Join(src, "usr/bin/tool"), filepath.Join(src, "usr/bin/tool2")))
+	must(t, os.MkdirAll(filepath.Join(src, "run"), 0o755))
+	must(t, syscall.Mkfifo(filepath.Join(src, "run/initctl"), 0o600))
+	must(t, os.MkdirAll(filepath.Join(src, "tmp"), 0o755))
+	must(t, os.Chmod(filepath.Join(src, "tmp"), 0o1777|os.ModeSticky))
+	must(t, os.WriteFile(filepath.Join(src, "usr/bin/su"), []byte("su\n"), 0o755))
+	must(t, os.Chmod(filepath.Join(src, "usr/bin/su"), 0o755|os.ModeSetuid))
 	size := 16
 	if bigMiB > 0 {
 		f, err := os.Create(filepath.Join(src, "large.bin"))

@@ -101,7 +101,7 @@ func TestTreeExt4VsKernel(t *testing.T) {
 		checkClean(t, m.StateDir, dir)
 	}
 	fuse, kernel := walks[ModeFUSE], walks[ModeKernel]
-	want := map[string]string{"usr/bin/tool2": ext4Files["usr/bin/tool"]}
+	want := map[string]string{"usr/bin/tool2": ext4Files["usr/bin/tool"], "usr/bin/su": "su\n"}
 	for n, c := range ext4Files {
 		want[n] = c
 	}
@@ -109,8 +109,11 @@ func TestTreeExt4VsKernel(t *testing.T) {
 	if fuse["etc/localtime"].Link != "../usr/share/zoneinfo/UTC" {
 		t.Errorf("symlink: %+v", fuse["etc/localtime"])
 	}
-	if fuse["etc/shadow"].Mode != 0o600 || fuse["usr/bin/tool"].Mode != 0o755 {
-		t.Errorf("modes: shadow %v, tool %v", fuse["etc/shadow"].Mode, fuse["usr/bin/tool"].Mode)
+	for name, mode := range map[string]os.FileMode{"etc/shadow": 0o600, "usr/bin/tool": 0o755,
+		"usr/bin/su": 0o755 | os.ModeSetuid, "tmp": 0o777 | os.ModeDir | os.ModeSticky, "run/initctl": 0o600 | os.ModeNamedPipe} {
+		if fuse[name].Mode != mode {
+			t.Errorf("%s: mode %v, want %v", name, fuse[name].Mode, mode)
+		}
 	}
 	for name, k := range kernel {
 		f, ok := fuse[name]

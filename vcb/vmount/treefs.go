@@ -52,27 +52,18 @@ func (t *tree) nodeAttr(p string, fi iofs.FileInfo) (fuse.Attr, string) {
 		m |= iofs.ModeDir
 	}
 	perm := uint32(m.Perm())
-	switch {
-	case m.IsDir():
-		a.Mode = syscall.S_IFDIR
+	a.Mode = fileType(m)
+	switch a.Mode {
+	case syscall.S_IFDIR:
 		if perm == 0 || !t.ext4 {
 			perm = 0o755
 		}
-	case m&iofs.ModeSymlink != 0:
-		a.Mode, perm = syscall.S_IFLNK, 0o777
-	case m.IsRegular():
-		a.Mode = syscall.S_IFREG
+	case syscall.S_IFLNK:
+		perm = 0o777
+	case syscall.S_IFREG:
 		if perm == 0 || !t.ext4 {
 			perm = 0o644
 		}
-	case m&iofs.ModeNamedPipe != 0:
-		a.Mode = syscall.S_IFIFO
-	case m&iofs.ModeSocket != 0:
-		a.Mode = syscall.S_IFSOCK
-	case m&iofs.ModeCharDevice != 0:
-		a.Mode = syscall.S_IFCHR
-	case m&iofs.ModeDevice != 0:
-		a.Mode = syscall.S_IFBLK
 	}
 	a.Mode |= perm
 	if m&iofs.ModeSetuid != 0 {
@@ -116,6 +107,25 @@ func (t *tree) nodeAttr(p string, fi iofs.FileInfo) (fuse.Attr, string) {
 		a.SetTimes(&at, &mt, &ct)
 	}
 	return a, link
+}
+
+// fileType is the S_IFMT bits of m.
+func fileType(m iofs.FileMode) uint32 {
+	switch {
+	case m.IsDir():
+		return syscall.S_IFDIR
+	case m&iofs.ModeSymlink != 0:
+		return syscall.S_IFLNK
+	case m&iofs.ModeNamedPipe != 0:
+		return syscall.S_IFIFO
+	case m&iofs.ModeSocket != 0:
+		return syscall.S_IFSOCK
+	case m&iofs.ModeCharDevice != 0:
+		return syscall.S_IFCHR
+	case m&iofs.ModeDevice != 0:
+		return syscall.S_IFBLK
+	}
+	return syscall.S_IFREG
 }
 
 // pathIno is a stable inode number for file systems without them (FAT):
@@ -168,13 +178,11 @@ func (n *treeNode) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) {
 	list := make([]fuse.DirEntry, 0, len(ents))
 	for _, e := range ents {
 		p := n.child(e.Name())
-		de := fuse.DirEntry{Name: e.Name(), Ino: pathIno(p), Mode: syscall.S_IFREG}
-		switch t := e.Type(); {
-		case e.IsDir():
-			de.Mode = syscall.S_IFDIR
-		case t&iofs.ModeSymlink != 0:
-			de.Mode = syscall.S_IFLNK
+		t := e.Type()
+		if e.IsDir() { // FAT's entries say so only here
+			t |= iofs.ModeDir
 		}
+		de := fuse.DirEntry{Name: e.Name(), Ino: pathIno(p), Mode: fileType(t)}
 		if n.t.ext4 {
 			n.t.mu.Lock()
 			fi, err := e.Info()
