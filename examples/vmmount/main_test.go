@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -190,20 +191,24 @@ func (c mountCase) run(t *testing.T, bin, disk string) {
 		if !strings.Contains(list, dir) || !strings.Contains(list, " "+c.mode+" ") || (c.mode == "kernel") != strings.Contains(list, "/dev/loop") {
 			t.Errorf("-l:\n%s", list)
 		}
+		m, _ := filepath.Glob(filepath.Join(state, "*.json"))
+		if len(m) != 1 {
+			t.Fatalf("state files %v", m)
+		}
+		js, _ := os.ReadFile(m[0])
+		pid := jsonInt(t, string(js), "fusePid")
 		if c.crash {
 			// Kill the FUSE server hard, as a crash would.
-			m, _ := filepath.Glob(filepath.Join(state, "*.json"))
-			if len(m) != 1 {
-				t.Fatalf("state files %v", m)
-			}
-			js, _ := os.ReadFile(m[0])
-			pid := jsonInt(t, string(js), "fusePid")
 			if err := syscallKill(pid); err != nil {
 				t.Fatal(err)
 			}
 		}
 		if out, err := vmb("-u", dir); err != nil {
 			t.Fatalf("-u: %v\n%s", err, out)
+		}
+		// The server is gone (or a zombie nobody reaped yet: empty cmdline).
+		if cl, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); err == nil && strings.Contains(string(cl), state) {
+			t.Errorf("FUSE server %d still runs: %q", pid, cl)
 		}
 		mi, _ := os.ReadFile("/proc/self/mountinfo")
 		if strings.Contains(string(mi), dir) || strings.Contains(string(mi), state) {
