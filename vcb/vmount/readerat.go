@@ -124,7 +124,7 @@ func (s *seqReaderAt) chunk(idx int64) (*chunk, error) {
 		best.pos = start
 	}
 	for {
-		c, err := s.fill(best.pos/chunkSize, func(b []byte) (int, error) { return io.ReadFull(best.r, b) })
+		c, err := s.fill(best.pos/chunkSize, func(b []byte) (int, error) { return readFull(best.r, b) })
 		if err != nil {
 			s.drop(best)
 			return nil, err
@@ -169,6 +169,28 @@ func (s *seqReaderAt) fill(idx int64, read func([]byte) (int, error)) (*chunk, e
 	}
 	s.chunks = append(s.chunks, c)
 	return c, nil
+}
+
+// readFull is io.ReadFull for readers that may return 0, nil for ever
+// (go-diskfs does past the last extent of a sparse ext4 file): after
+// maxEmptyReads such reads in a row it fails with io.ErrNoProgress.
+func readFull(r io.Reader, b []byte) (n int, err error) {
+	const maxEmptyReads = 16
+	empty := 0
+	for n < len(b) && err == nil {
+		var m int
+		m, err = r.Read(b[n:])
+		n += m
+		if m > 0 {
+			empty = 0
+		} else if empty++; err == nil && empty >= maxEmptyReads {
+			err = io.ErrNoProgress
+		}
+	}
+	if n == len(b) {
+		err = nil
+	}
+	return n, err
 }
 
 func (s *seqReaderAt) drop(pr *posReader) {

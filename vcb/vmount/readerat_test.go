@@ -125,3 +125,23 @@ func TestSeqReaderAtConcurrent(t *testing.T) {
 		})
 	}
 }
+
+// stuck reads some bytes, then 0, nil for ever (as go-diskfs does past the
+// last extent of a sparse ext4 file).
+type stuck struct{ n int }
+
+func (s *stuck) Read(p []byte) (int, error) {
+	m := min(len(p), s.n)
+	s.n -= m
+	return m, nil
+}
+func (s *stuck) Close() error { return nil }
+
+func TestSeqReaderAtNoProgress(t *testing.T) {
+	var mu sync.Mutex
+	r := newSeqReaderAt(func() (io.ReadCloser, error) { return &stuck{n: 5000}, nil }, 3<<20, &mu)
+	buf := make([]byte, 10000)
+	if n, err := r.ReadAt(buf, 0); n != 0 || !errors.Is(err, io.ErrNoProgress) {
+		t.Errorf("ReadAt = %d, %v; want io.ErrNoProgress", n, err)
+	}
+}
