@@ -43,6 +43,9 @@ func (m *Manager) dir() string {
 	if m == nil || m.StateDir == "" {
 		return DefaultStateDir
 	}
+	if abs, err := filepath.Abs(m.StateDir); err == nil {
+		return abs // the FUSE directory names the server process: one spelling
+	}
 	return m.StateDir
 }
 
