@@ -40,9 +40,14 @@ type ext4Check struct {
 	gdtOff      int64
 	is64        bool
 
-	mu   sync.Mutex
-	good map[uint64]bool // inodes already validated
+	mu      sync.Mutex
+	good    map[uint64]bool              // inodes already validated
+	dirs    map[uint64]map[string]uint64 // directories already read
+	dirEnts int                          // entries in dirs
 }
+
+// maxCachedEntries bounds the directory cache (about 100 MiB at most).
+const maxCachedEntries = 1 << 20
 
 // newExt4Check reads the superblock checkExt4 has validated.
 func newExt4Check(r io.ReaderAt, start, size int64) (*ext4Check, error) {
@@ -51,7 +56,7 @@ func newExt4Check(r io.ReaderAt, start, size int64) (*ext4Check, error) {
 		return nil, err
 	}
 	le := binary.LittleEndian
-	c := &ext4Check{r: r, start: start, size: size, good: map[uint64]bool{}}
+	c := &ext4Check{r: r, start: start, size: size, good: map[uint64]bool{}, dirs: map[uint64]map[string]uint64{}}
 	c.bs = 1024 << le.Uint32(sb[0x18:])
 	c.is64 = le.Uint32(sb[0x60:])&0x80 != 0
 	c.blocks = uint64(le.Uint32(sb[0x04:]))
@@ -184,8 +189,32 @@ func (c *ext4Check) walk(ino uint64, b []byte, want int, nodes *int) ([]extent, 
 	return out, nil
 }
 
-// dir reads the entries of directory inode ino (validated): name -> inode.
+// dir returns the entries of directory inode ino (validated): name ->
+// inode, cached so that a lookup per entry of a listing (as a FUSE tree
+// does) does not re-read the directory.
 func (c *ext4Check) dir(ino uint64) (map[string]uint64, error) {
+	c.mu.Lock()
+	ents, ok := c.dirs[ino]
+	c.mu.Unlock()
+	if ok {
+		return ents, nil
+	}
+	ents, err := c.readDir(ino)
+	if err != nil || ents == nil {
+		return ents, err
+	}
+	c.mu.Lock()
+	if c.dirEnts+len(ents) > maxCachedEntries {
+		clear(c.dirs)
+		c.dirEnts = 0
+	}
+	c.dirs[ino] = ents
+	c.dirEnts += len(ents)
+	c.mu.Unlock()
+	return ents, nil
+}
+
+func (c *ext4Check) readDir(ino uint64) (map[string]uint64, error) {
 	mode, size, exts, err := c.check(ino)
 	if err != nil || mode&0xf000 != 0x4000 {
 		return nil, err
