@@ -7,33 +7,34 @@ import (
 	"github.com/bulletproof-labs/wsvcb/tcpwin/live"
 )
 
-// The kernel filter for handshakes on an Ethernet interface, disassembled.
+// The kernel filter for handshakes on an Ethernet interface: its length
+// and, disassembled, the part that skips VLAN tags.
 func ExampleFilter() {
 	prog, err := live.Filter(tcpwin.LinkEthernet, true, 256)
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	for _, r := range prog {
+	fmt.Println(len(prog), "instructions")
+	for _, r := range prog[:14] {
 		fmt.Println(r.Disassemble().(fmt.Stringer))
 	}
 	// Output:
+	// 203 instructions
 	// ldh [12]
-	// jeq #2048,1
-	// jeq #34525,7,12
-	// ldb [23]
-	// jneq #6,10
+	// jeq #33024,4
+	// jeq #34984,3
+	// jeq #37120,2
+	// ldx #14
+	// ja 8
+	// ldh [16]
+	// jeq #33024,4
+	// jeq #34984,3
+	// jeq #37120,2
+	// ldx #18
+	// ja 2
 	// ldh [20]
-	// jset #8191,8
-	// ldx 4*([14]&0xf)
-	// ldb [x + 27]
-	// jset #2,4,5
-	// ldb [20]
-	// jneq #6,3
-	// ldb [67]
-	// jset #2,0,1
-	// ret #256
-	// ret #0
+	// ldx #22
 }
 
 // Capturing live: Open in the network namespace to watch, then read

@@ -83,6 +83,13 @@ func buildFrame(s frameSpec) []byte {
 				exts = append(exts, h...)
 				continue
 			}
+			if e.Proto == 51 { // AH, RFC 4302: length in 4-octet units minus 2
+				h := make([]byte, 4*(int(e.Units)+2))
+				h[0] = next(i)
+				h[1] = e.Units
+				exts = append(exts, h...)
+				continue
+			}
 			h := make([]byte, 8*(int(e.Units)+1))
 			h[0] = next(i)
 			h[1] = e.Units
