@@ -117,6 +117,11 @@ type Stats struct {
 	// Frames counts frames read; Segments those decoded as TCP; BadFrames
 	// those with malformed headers.
 	Frames, Segments, BadFrames uint64
+	// VLANOffloaded counts frames read whose outer VLAN tag the kernel had
+	// moved out of the frame into the packet's metadata (TP_STATUS_VLAN_VALID;
+	// counted in ModeRing only). Their TCP segments are captured like
+	// untagged ones.
+	VLANOffloaded uint64
 }
 
 // OpenError reports why Open failed: the step (Op) and the cause.

@@ -52,7 +52,7 @@ type Source struct {
 	seg    tcpwin.Segment
 	frames uint64
 
-	nFrames, nSegments, nBad atomic.Uint64
+	nFrames, nSegments, nBad, nVLAN atomic.Uint64
 
 	statsMu                    sync.Mutex
 	received, dropped, freezes uint64
@@ -209,9 +209,10 @@ func (s *Source) next1() (seg *tcpwin.Segment, err error, again bool) {
 		data []byte
 		wire int
 		ts   time.Time
+		vlan bool
 	)
 	if s.ring != nil {
-		data, wire, ts, err = s.ring.next()
+		data, wire, ts, vlan, err = s.ring.next()
 	} else {
 		data, wire, err = s.recv()
 		ts = time.Now()
@@ -227,6 +228,9 @@ func (s *Source) next1() (seg *tcpwin.Segment, err error, again bool) {
 	}
 	s.frames++
 	s.nFrames.Add(1)
+	if vlan {
+		s.nVLAN.Add(1)
+	}
 	s.seg = tcpwin.Segment{Frame: int(s.frames), Time: ts}
 	ok, err := tcpwin.DecodeFrame(&s.seg, s.link, data, wire)
 	if err != nil {
@@ -285,6 +289,7 @@ func (s *Source) Stats() (Stats, error) {
 	st := Stats{Received: s.received, Dropped: s.dropped, Freezes: s.freezes}
 	s.statsMu.Unlock()
 	st.Frames, st.Segments, st.BadFrames = s.nFrames.Load(), s.nSegments.Load(), s.nBad.Load()
+	st.VLANOffloaded = s.nVLAN.Load()
 	return st, err
 }
 

@@ -26,6 +26,7 @@ const (
 	tp3NsecOff      = 8  // .tp_nsec
 	tp3SnaplenOff   = 12 // .tp_snaplen
 	tp3LenOff       = 16 // .tp_len
+	tp3StatusOff    = 20 // .tp_status
 	tp3MacOff       = 24 // .tp_mac
 	tp3HdrLen       = unix.SizeofTpacket3Hdr
 	sockaddrLLLen   = 20 // struct sockaddr_ll, after the header in each frame
@@ -94,14 +95,15 @@ var errRingCorrupt = errors.New("TPACKET_V3 block: packet outside the block")
 
 // next returns the next frame in place (data aliases the ring until the
 // following call), or nil data when no block is ready. wire is the
-// frame's length on the wire.
-func (r *ring) next() (data []byte, wire int, ts time.Time, err error) {
+// frame's length on the wire; vlan reports an outer tag moved into the
+// metadata.
+func (r *ring) next() (data []byte, wire int, ts time.Time, vlan bool, err error) {
 	if r.held && r.left == 0 {
 		r.release()
 	}
 	if !r.held {
 		if atomic.LoadUint32(r.status(r.cur))&unix.TP_STATUS_USER == 0 {
-			return nil, 0, time.Time{}, nil
+			return nil, 0, time.Time{}, false, nil
 		}
 		b := r.mem[r.cur*r.blockSize:]
 		r.held = true
@@ -109,13 +111,13 @@ func (r *ring) next() (data []byte, wire int, ts time.Time, err error) {
 		r.off = int(binary.NativeEndian.Uint32(b[bdFirstPktOff:]))
 		if r.left == 0 {
 			r.release()
-			return nil, 0, time.Time{}, nil
+			return nil, 0, time.Time{}, false, nil
 		}
 	}
 	block := r.mem[r.cur*r.blockSize : (r.cur+1)*r.blockSize]
 	if r.off < 0 || r.off+tp3HdrLen > len(block) {
 		r.left = 0
-		return nil, 0, time.Time{}, errRingCorrupt
+		return nil, 0, time.Time{}, false, errRingCorrupt
 	}
 	h := block[r.off:]
 	snap := int(binary.NativeEndian.Uint32(h[tp3SnaplenOff:]))
@@ -123,10 +125,11 @@ func (r *ring) next() (data []byte, wire int, ts time.Time, err error) {
 	start := r.off + int(binary.NativeEndian.Uint16(h[tp3MacOff:]))
 	if start+snap > len(block) {
 		r.left = 0
-		return nil, 0, time.Time{}, errRingCorrupt
+		return nil, 0, time.Time{}, false, errRingCorrupt
 	}
 	ts = time.Unix(int64(binary.NativeEndian.Uint32(h[tp3SecOff:])), int64(binary.NativeEndian.Uint32(h[tp3NsecOff:])))
 	data = block[start : start+snap : start+snap]
+	vlan = binary.NativeEndian.Uint32(h[tp3StatusOff:])&unix.TP_STATUS_VLAN_VALID != 0
 	r.left--
 	if r.left > 0 {
 		next := int(binary.NativeEndian.Uint32(h[tp3NextOff:]))
@@ -135,7 +138,7 @@ func (r *ring) next() (data []byte, wire int, ts time.Time, err error) {
 		}
 		r.off += next
 	}
-	return data, wire, ts, nil
+	return data, wire, ts, vlan, nil
 }
 
 // release hands block cur back to the kernel and moves to the next one.
