@@ -149,8 +149,6 @@ func testLiveLab(t *testing.T, mode live.Mode) {
 	}
 	ln.Close()
 	wg.Wait()
-	sta, _ := all.Stats()
-	sts, _ := syn.Stats()
 	if err := all.Close(); err != nil {
 		t.Error(err)
 	}
@@ -162,6 +160,10 @@ func testLiveLab(t *testing.T, mode live.Mode) {
 			t.Fatal(err)
 		}
 	}
+	// After Close and the readers' end: final counters, consistent with
+	// what the readers saw.
+	sta, _ := all.Stats()
+	sts, _ := syn.Stats()
 	t.Logf("all-TCP: %+v, %d SYN + %d other segments", sta, ca.synSegs, ca.nonSYN)
 	t.Logf("SYN-only: %+v, %d SYN + %d other segments", sts, cs.synSegs, cs.nonSYN)
 
