@@ -70,6 +70,11 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 			return 1
 		}
 		defer ls.Close()
+		if err := ls.RingError(); err != nil {
+			fmt.Fprintf(stderr, "tcpwin-exporter: capturing on %s with %v (no ring: %v)\n", *iface, ls.Mode(), err)
+		} else {
+			fmt.Fprintf(stderr, "tcpwin-exporter: capturing on %s with %v\n", *iface, ls.Mode())
+		}
 		opts.CaptureStats = func() (uint64, uint64) {
 			st, _ := ls.Stats()
 			return st.Received, st.Dropped

@@ -14,12 +14,15 @@ const (
 	DefaultSnaplen      = 256 // Ethernet + 60-byte IPv4 or 40-byte IPv6 + 60-byte TCP header, with room
 	DefaultPollInterval = 100 * time.Millisecond
 	DefaultBufferSize   = 4 << 20
-	// DefaultBlockSize is the size of one TPACKET_V3 ring block: about 400
-	// frames at the default snap length.
-	DefaultBlockSize = 128 << 10
+	// DefaultBlockSize is the size of one TPACKET_V3 ring block: about 100
+	// frames at the default snap length, 128 blocks in the default buffer.
+	// On a quiet link every block carries a few frames only, so many small
+	// blocks let the reader stall longer (128 x DefaultBlockTimeout) before
+	// the ring is full.
+	DefaultBlockSize = 32 << 10
 	// DefaultBlockTimeout is how long the kernel fills a ring block before
 	// handing it over even if it is not full: the latency of a quiet link.
-	DefaultBlockTimeout = 10 * time.Millisecond
+	DefaultBlockTimeout = 20 * time.Millisecond
 )
 
 // Mode is how a Source receives frames from the kernel.

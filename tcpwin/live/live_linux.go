@@ -320,7 +320,15 @@ func (s *Source) readKernelStats() error {
 // Close stops the capture; a blocked Next wakes at once and returns
 // io.EOF. Close is idempotent; every call returns after the socket is
 // closed and its final kernel counters are in Stats.
+//
+// In ModeRing, frames the kernel accepted but has not yet handed over sit
+// in the block being filled for up to BlockTimeout; the first Close gives
+// a running reader up to twice that long to catch up with every frame the
+// kernel counted before it stops Next.
 func (s *Source) Close() error {
+	if s.ring != nil && !s.closed.Load() {
+		s.drain()
+	}
 	s.closed.Store(true)
 	s.wakeOnce.Do(func() {
 		one := [8]byte{1}
@@ -346,4 +354,17 @@ func (s *Source) Close() error {
 		err = fmt.Errorf("live: close: %w", err)
 	}
 	return errors.Join(err, kerr)
+}
+
+// drain waits (at most two block timeouts) until the reader has read or
+// the kernel has dropped every frame the kernel passed the filter.
+func (s *Source) drain() {
+	deadline := time.Now().Add(2*s.cfg.BlockTimeout + time.Millisecond)
+	for time.Now().Before(deadline) {
+		st, err := s.Stats()
+		if err != nil || st.Frames+st.Dropped >= st.Received {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
