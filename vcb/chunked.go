@@ -143,10 +143,10 @@ func (cb *chunkedBackup) disks(ctx context.Context, snap types.ManagedObjectRefe
 		cb.res.Transferred += st.Transferred
 		out = append(out, done{d, r})
 	}
-	// The chunks must be durable before a recipe refers to them.
-	if err := cb.store.Sync(); err != nil {
-		return b.fail(ErrWrite, err)
-	}
+	// The chunks must be durable before a recipe refers to them, that
+	// is before the backup is renamed into place: the store flushes
+	// while the configuration and the metadata are written.
+	b.flushInBackground(cb.store.Sync)
 	for _, o := range out {
 		txt, err := o.recipe.MarshalText()
 		if err != nil {
