@@ -37,6 +37,33 @@ func ExampleFilter() {
 	// ldx #22
 }
 
+// The filter for one VLAN of a trunk: the outer tag is read from the
+// packet's metadata when the kernel stripped it (the ancillary loads
+// SKF_AD_VLAN_TAG_PRESENT and SKF_AD_VLAN_TAG), or in-band otherwise.
+func ExampleVLANFilter() {
+	prog, err := live.VLANFilter(tcpwin.LinkEthernet, true, 256, 100)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, r := range prog[:12] {
+		fmt.Println(r.Disassemble().(fmt.Stringer))
+	}
+	// Output:
+	// ld #vlan_avail
+	// jeq #0,3
+	// ld #vlan_tci
+	// and #4095
+	// jeq #100,7,209
+	// ldh [12]
+	// jeq #33024,2
+	// jeq #34984,1
+	// jneq #37120,205
+	// ldh [14]
+	// and #4095
+	// jeq #100,6,202
+}
+
 // Capturing live: Open in the network namespace to watch, then read
 // segments like from any tcpwin.Source.
 func ExampleOpen() {

@@ -18,6 +18,7 @@ const (
 	tpidDot1Q     = 0x8100 // IEEE 802.1Q C-tag
 	tpidDot1AD    = 0x88a8 // IEEE 802.1ad S-tag
 	tpidQinQ      = 0x9100 // pre-standard QinQ
+	vidMask       = 0x0fff // VLAN ID bits of the TCI
 	ipv4ProtoOff  = 9
 	ipv4FragOff   = 6
 	ipv4FragMask  = 0x1fff
@@ -84,8 +85,22 @@ type insn struct {
 // field with indirect loads, so one IP section serves every link header
 // length.
 func Filter(link tcpwin.LinkType, synOnly bool, snaplen int) ([]bpf.RawInstruction, error) {
+	return VLANFilter(link, synOnly, snaplen, 0)
+}
+
+// VLANFilter is Filter restricted to frames whose outermost VLAN tag
+// carries the VLAN ID vid (1-4094; 0 means no restriction, as Filter).
+// The outermost tag is either in the packet's metadata, when the kernel
+// moved it out of the frame (read with the SKF_AD_VLAN_TAG_PRESENT and
+// SKF_AD_VLAN_TAG ancillary loads), or in-band at the EtherType's place;
+// inner tags are skipped as in Filter, within MaxFilterVLANTags in-band
+// tags in all. Only Ethernet frames carry tags.
+func VLANFilter(link tcpwin.LinkType, synOnly bool, snaplen int, vid int) ([]bpf.RawInstruction, error) {
 	if snaplen <= 0 {
 		return nil, fmt.Errorf("live: snap length %d", snaplen)
+	}
+	if vid < 0 || vid > 4094 || (vid != 0 && link != tcpwin.LinkEthernet) {
+		return nil, fmt.Errorf("live: VLAN %d on link type %v", vid, link)
 	}
 	var p []insn
 	add := func(label string, i bpf.Instruction) { p = append(p, insn{label: label, ins: i}) }
@@ -95,6 +110,20 @@ func Filter(link tcpwin.LinkType, synOnly bool, snaplen int) ([]bpf.RawInstructi
 	ja := func(label, to string) { p = append(p, insn{label: label, ins: bpf.Jump{}, ja: to}) }
 	switch link {
 	case tcpwin.LinkEthernet:
+		if vid != 0 {
+			add("", bpf.LoadExtension{Num: bpf.ExtVLANTagPresent})
+			jif("", bpf.JumpEqual, 0, "inband", "")
+			add("", bpf.LoadExtension{Num: bpf.ExtVLANTag})
+			add("", bpf.ALUOpConstant{Op: bpf.ALUOpAnd, Val: vidMask})
+			jif("", bpf.JumpEqual, uint32(vid), "tag0", "drop")
+			add("inband", bpf.LoadAbsolute{Off: etherTypeOff, Size: 2})
+			jif("", bpf.JumpEqual, tpidDot1Q, "vid", "")
+			jif("", bpf.JumpEqual, tpidDot1AD, "vid", "")
+			jif("", bpf.JumpEqual, tpidQinQ, "vid", "drop")
+			add("vid", bpf.LoadAbsolute{Off: etherTypeOff + 2, Size: 2})
+			add("", bpf.ALUOpConstant{Op: bpf.ALUOpAnd, Val: vidMask})
+			jif("", bpf.JumpEqual, uint32(vid), "tag1", "drop")
+		}
 		// A = EtherType after 0, 1 or 2 tags; X = start of the IP header.
 		for i := 0; i <= MaxFilterVLANTags; i++ {
 			off := uint32(etherTypeOff + i*vlanTagLen)

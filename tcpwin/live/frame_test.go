@@ -15,6 +15,7 @@ type extHdr struct {
 // frameSpec describes a crafted Ethernet frame for the filter tests.
 type frameSpec struct {
 	Tags    []uint16 // TPIDs of in-band VLAN tags, outermost first
+	VIDs    []uint16 // their VLAN IDs (default 100)
 	V6      bool
 	Ext     []extHdr // IPv6 extension headers, in order, before the upper layer
 	Frag    uint16   // IPv4 fragment offset in 8-octet units
@@ -57,9 +58,13 @@ func buildFrame(s frameSpec) []byte {
 		l4 = make([]byte, 8+s.Payload) // UDP-sized stub
 	}
 	f := make([]byte, 12, 128)
-	for _, tpid := range s.Tags {
+	for i, tpid := range s.Tags {
+		tci := uint16(0xe000 | 100) // PCP 7, VID 100
+		if i < len(s.VIDs) {
+			tci = 0xe000 | s.VIDs[i]
+		}
 		f = binary.BigEndian.AppendUint16(f, tpid)
-		f = binary.BigEndian.AppendUint16(f, 100) // TCI: VID 100
+		f = binary.BigEndian.AppendUint16(f, tci)
 	}
 	if s.V6 {
 		f = binary.BigEndian.AppendUint16(f, 0x86dd)

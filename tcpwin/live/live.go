@@ -57,6 +57,10 @@ type Config struct {
 	// (handshakes), which is enough to watch negotiated scaling at a tiny
 	// fraction of the cost.
 	SYNOnly bool
+	// VLAN, when not 0, makes the kernel filter pass only frames whose
+	// outermost VLAN tag has this VLAN ID (see VLANFilter): one VLAN of a
+	// trunk port. Ethernet only.
+	VLAN int
 	// Snaplen is the number of bytes kept per frame (default
 	// DefaultSnaplen: all headers).
 	Snaplen int

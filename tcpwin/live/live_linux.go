@@ -128,7 +128,7 @@ func open(ifname string, c Config, useRing bool) (_ *Source, ringFailed bool, _ 
 	default:
 		return fail("link", fmt.Errorf("unsupported hardware type %d", hw))
 	}
-	prog, err := Filter(link, c.SYNOnly, c.Snaplen)
+	prog, err := VLANFilter(link, c.SYNOnly, c.Snaplen, c.VLAN)
 	if err != nil {
 		return fail("filter", err)
 	}

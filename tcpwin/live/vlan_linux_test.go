@@ -31,6 +31,9 @@ func TestVLANInjected(t *testing.T) {
 		for _, sc := range specs {
 			name, spec := sc.name, sc.spec
 			src := v.Open(t, &live.Config{Mode: mode, SYNOnly: true})
+			// VLAN filters: the frames' outer tag has VID 100.
+			vid100 := v.Open(t, &live.Config{Mode: mode, SYNOnly: true, VLAN: 100})
+			vid200 := v.Open(t, &live.Config{Mode: mode, SYNOnly: true, VLAN: 200})
 			const n = 10
 			frames := make([][]byte, n)
 			for i := range frames {
@@ -43,14 +46,34 @@ func TestVLANInjected(t *testing.T) {
 			if err := v.Send(frames); err != nil {
 				t.Fatal(err)
 			}
-			for i := range n {
-				seg, err := src.Next()
+			readAll := func(src *live.Source, what string) {
+				for i := range n {
+					seg, err := src.Next()
+					if err != nil {
+						t.Fatalf("%v %s%s: segment %d: %v", mode, name, what, i+1, err)
+					}
+					if int(seg.SrcPort) != 2000+i || seg.DstPort != 5001 || !seg.Flags.Has(tcpwin.FlagSYN) {
+						t.Fatalf("%v %s%s: segment %d: %+v", mode, name, what, i+1, seg)
+					}
+				}
+			}
+			readAll(src, "")
+			tagged := len(spec.Tags) > 0
+			if tagged {
+				readAll(vid100, " (VLAN 100)")
+			}
+			for _, vs := range []struct {
+				src  *live.Source
+				want uint64
+			}{{vid100, map[bool]uint64{true: n}[tagged]}, {vid200, 0}} {
+				st, err := vs.src.Stats()
 				if err != nil {
-					t.Fatalf("%v %s: segment %d: %v", mode, name, i+1, err)
+					t.Fatal(err)
 				}
-				if int(seg.SrcPort) != 2000+i || seg.DstPort != 5001 || !seg.Flags.Has(tcpwin.FlagSYN) {
-					t.Fatalf("%v %s: segment %d: %+v", mode, name, i+1, seg)
+				if st.Received != vs.want {
+					t.Errorf("%v %s: VLAN filter passed %d frames, want %d", mode, name, st.Received, vs.want)
 				}
+				vs.src.Close()
 			}
 			st, err := src.Stats()
 			if err != nil {
