@@ -2,6 +2,7 @@ package live
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/bulletproof-labs/wsvcb/tcpwin"
 	"golang.org/x/net/bpf"
@@ -246,7 +247,7 @@ func assemble(p []insn) ([]bpf.RawInstruction, error) {
 	for i, x := range p {
 		switch {
 		case x.ja != "":
-			n, err := skip(i, x.ja, 1<<31)
+			n, err := skip(i, x.ja, math.MaxInt32)
 			if err != nil {
 				return nil, err
 			}

@@ -14,6 +14,7 @@ import (
 	"github.com/bulletproof-labs/wsvcb/internal/testenv"
 	"github.com/bulletproof-labs/wsvcb/tcpwin"
 	"github.com/bulletproof-labs/wsvcb/tcpwin/live"
+	"golang.org/x/sys/unix"
 )
 
 // capture drains src into a tracker until src is closed.
@@ -314,5 +315,35 @@ func TestRingDrops(t *testing.T) {
 			}
 			t.Logf("%v: %+v", mode, st)
 		})
+	}
+}
+
+// TestRingFallback makes the ring's setup fail (a block size the kernel
+// rejects: PACKET_RX_RING with tp_block_size >= 2^31 is EINVAL before any
+// allocation): the default mode falls back to recvfrom and says why;
+// ModeRing fails.
+func TestRingFallback(t *testing.T) {
+	testenv.RequireRoot(t)
+	v := newVeth(t)
+	huge := 1 << 30
+	huge *= 2
+	src := v.Open(t, &live.Config{BlockSize: huge})
+	if src.Mode() != live.ModeRecv || !errors.Is(src.RingError(), unix.EINVAL) {
+		t.Errorf("mode %v, ring error %v", src.Mode(), src.RingError())
+	}
+	// The fallback captures.
+	if err := v.Send([][]byte{live.BuildFrame(live.FrameSpec{Flags: 0x02})}); err != nil {
+		t.Fatal(err)
+	}
+	if seg, err := src.Next(); err != nil || seg.DstPort != 5001 {
+		t.Errorf("fallback capture: %+v %v", seg, err)
+	}
+	err := v.NS.Do(func() error {
+		_, err := live.Open(v.Rx, &live.Config{Mode: live.ModeRing, BlockSize: huge})
+		return err
+	})
+	var oe *live.OpenError
+	if !errors.As(err, &oe) || oe.Op != "TPACKET_V3 ring" || !errors.Is(err, unix.EINVAL) {
+		t.Errorf("ModeRing with a bad ring: %v", err)
 	}
 }
