@@ -232,10 +232,12 @@ func (cb *chunkedBackup) tryIncremental(ctx context.Context, snap types.ManagedO
 
 // missingChunk reports the first chunk of r missing from the store.
 func (cb *chunkedBackup) missingChunk(r *chunkstore.Recipe) string {
-	for _, s := range r.Chunks {
-		if !cb.store.Has(s) {
-			return "chunk " + s.String() + " of the parent is missing from the store"
-		}
+	sum, missing, err := cb.store.Missing(r.Chunks)
+	switch {
+	case err != nil:
+		return "checking the parent's chunks: " + err.Error()
+	case missing:
+		return "chunk " + sum.String() + " of the parent is missing from the store"
 	}
 	return ""
 }

@@ -205,3 +205,55 @@ func TestOpenRemovesStaleTemp(t *testing.T) {
 		}
 	}
 }
+
+func TestMissing(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sums []Sum
+	for i := range 40 {
+		sum, _, err := s.Put(randBytes(uint64(i), 1000))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sums = append(sums, sum)
+	}
+	// Pending chunks count as there, before and after Sync.
+	if _, missing, err := s.Missing(sums); missing || err != nil {
+		t.Fatalf("pending: missing=%v err=%v", missing, err)
+	}
+	if err := s.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if _, missing, err := s.Missing(sums); missing || err != nil {
+		t.Fatalf("stored: missing=%v err=%v", missing, err)
+	}
+	if _, missing, err := s.Missing(nil); missing || err != nil {
+		t.Fatalf("none: missing=%v err=%v", missing, err)
+	}
+	// A removed chunk, and one whose shard directory does not exist.
+	if err := os.Remove(s.path(sums[17])); err != nil {
+		t.Fatal(err)
+	}
+	if got, missing, err := s.Missing(sums); !missing || err != nil || got != sums[17] {
+		t.Fatalf("removed: %v missing=%v err=%v", got, missing, err)
+	}
+	var absent Sum
+	for i := 0; ; i++ {
+		absent = SumOf([]byte{byte(i), byte(i >> 8)})
+		if _, err := os.Stat(filepath.Dir(s.path(absent))); err != nil {
+			break
+		}
+	}
+	if got, missing, err := s.Missing(append(sums[:3:3], absent)); !missing || err != nil || got != absent {
+		t.Fatalf("no shard: %v missing=%v err=%v", got, missing, err)
+	}
+	// Missing agrees with Has on every chunk.
+	for _, sum := range append(sums, absent) {
+		_, missing, _ := s.Missing([]Sum{sum})
+		if missing == s.Has(sum) {
+			t.Errorf("%s: Missing %v, Has %v", sum, missing, s.Has(sum))
+		}
+	}
+}
