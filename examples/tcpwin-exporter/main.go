@@ -4,10 +4,12 @@
 // tracker evictions and capture drops, from a live interface or a replayed
 // capture file.
 //
-//	tcpwin-exporter -i eth0 [-syn-only] [-listen 127.0.0.1:9712]
+//	tcpwin-exporter -i eth0 [-syn-only] [-vlan ID] [-listen 127.0.0.1:9712]
 //	tcpwin-exporter -r capture.pcap [-listen 127.0.0.1:9712]
 //
-// With -r the file is replayed once, then the metrics stay served until
+// With -i the capture reads a TPACKET_V3 ring (recvfrom when the ring
+// cannot be set up; the start-up line says which). With -r the file is
+// replayed once, then the metrics stay served until
 // the process is interrupted. Findings are also logged to standard error.
 package main
 
@@ -44,6 +46,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 	iface := fs.String("i", "", "interface to capture on (AF_PACKET, needs CAP_NET_RAW)")
 	file := fs.String("r", "", "capture file to replay instead of an interface")
 	synOnly := fs.Bool("syn-only", false, "kernel filter passes SYN segments only (handshake metrics only)")
+	vlan := fs.Int("vlan", 0, "kernel filter passes only frames of this VLAN ID (outermost tag, offloaded or in-band)")
 	listen := fs.String("listen", "127.0.0.1:9712", "address to serve /metrics on")
 	idle := fs.Duration("idle", 2*time.Minute, "forget (and diagnose) connections idle this long")
 	if err := fs.Parse(args); err != nil {
@@ -64,12 +67,17 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 	}
 	var src tcpwin.Source
 	if *iface != "" {
-		ls, err := live.Open(*iface, &live.Config{SYNOnly: *synOnly})
+		ls, err := live.Open(*iface, &live.Config{SYNOnly: *synOnly, VLAN: *vlan})
 		if err != nil {
 			fmt.Fprintf(stderr, "tcpwin-exporter: %v\n", err)
 			return 1
 		}
 		defer ls.Close()
+		if err := ls.RingError(); err != nil {
+			fmt.Fprintf(stderr, "tcpwin-exporter: capturing on %s with %v (no ring: %v)\n", *iface, ls.Mode(), err)
+		} else {
+			fmt.Fprintf(stderr, "tcpwin-exporter: capturing on %s with %v\n", *iface, ls.Mode())
+		}
 		opts.CaptureStats = func() (uint64, uint64) {
 			st, _ := ls.Stats()
 			return st.Received, st.Dropped

@@ -110,4 +110,15 @@ func TestFilterErrors(t *testing.T) {
 	if _, err := Filter(tcpwin.LinkEthernet, false, 0); err == nil {
 		t.Error("snaplen 0: no error")
 	}
+	if _, err := VLANFilter(tcpwin.LinkRaw, false, 100, 10); err == nil {
+		t.Error("VLAN on raw IP: no error")
+	}
+	if _, err := VLANFilter(tcpwin.LinkEthernet, false, 100, 4095); err == nil {
+		t.Error("VLAN 4095: no error")
+	}
+	for _, syn := range []bool{false, true} {
+		if _, err := VLANFilter(tcpwin.LinkEthernet, syn, 100, 4094); err != nil {
+			t.Errorf("VLAN 4094 (syn-only %v): %v", syn, err)
+		}
+	}
 }

@@ -7,7 +7,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
 	"github.com/bulletproof-labs/wsvcb/tcpwin"
 	"golang.org/x/sys/unix"
@@ -26,34 +25,88 @@ func htons(v uint16) uint16 { return v<<8 | v>>8 }
 // tcpwin.Source; Next blocks until a segment arrives or Close is called
 // (then it returns io.EOF). Next and Close may be called from different
 // goroutines; Next itself is not safe for concurrent use.
+//
+// In ModeRing a segment's Options alias the ring block shared with the
+// kernel, which Next hands back to the kernel on the following call. If
+// Close runs while a segment is still in use, the ring is replaced by zero
+// pages (the segment's Options then read as zeros, never as freed memory)
+// and the address range is released by the next call to Next.
 type Source struct {
-	name   string
-	cfg    Config
-	link   tcpwin.LinkType
-	mu     sync.Mutex // held by Next during a read; Close takes it to close fd
-	fd     int
-	closed atomic.Bool
-	buf    []byte
+	name    string
+	cfg     Config
+	link    tcpwin.LinkType
+	mode    Mode
+	ringErr error
+	fd, efd int
+
+	closed   atomic.Bool
+	wakeOnce sync.Once
+	fdMu     sync.RWMutex // read-held around every use of fd and the ring; Close write-holds it
+	torn     bool         // fd and efd closed (written under fdMu write lock)
+
+	// State of the single reader (Next), used under fdMu's read lock.
+	buf    []byte // ModeRecv frame buffer
+	ring   *ring  // ModeRing
+	lent   bool   // the last segment returned aliases the ring
+	pfds   [2]unix.PollFd
 	seg    tcpwin.Segment
 	frames uint64
 
-	statsMu sync.Mutex
-	st      Stats
+	nFrames, nSegments, nBad, nVLAN atomic.Uint64
+
+	statsMu                    sync.Mutex
+	received, dropped, freezes uint64
 }
 
 // Open starts capturing on the interface ifname of the calling thread's
-// network namespace. cfg may be nil.
+// network namespace. cfg may be nil. By default it reads from a TPACKET_V3
+// ring and falls back to recvfrom when the ring cannot be set up (see
+// Source.Mode and Source.RingError). Errors are *OpenError values.
 func Open(ifname string, cfg *Config) (*Source, error) {
 	c := cfg.withDefaults()
+	var ringErr error
+	switch c.Mode {
+	case ModeAuto, ModeRing:
+		s, ringFailed, err := open(ifname, c, true)
+		if err == nil {
+			return s, nil
+		}
+		if c.Mode == ModeRing || !ringFailed {
+			return nil, err
+		}
+		ringErr = err
+	case ModeRecv:
+	default:
+		return nil, &OpenError{Iface: ifname, Op: "config", Err: fmt.Errorf("unknown mode %v", c.Mode)}
+	}
+	s, _, err := open(ifname, c, false)
+	if err != nil {
+		return nil, err
+	}
+	s.ringErr = ringErr
+	return s, nil
+}
+
+// open sets up one socket; ringFailed reports that only the ring's setup
+// failed (so recvfrom may still work).
+func open(ifname string, c Config, useRing bool) (_ *Source, ringFailed bool, _ error) {
 	// Protocol 0 at socket() time: nothing is queued before the filter is
 	// attached and the socket bound.
 	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return nil, fmt.Errorf("live: socket(AF_PACKET): %w", err)
+		return nil, false, &OpenError{Iface: ifname, Op: "socket(AF_PACKET)", Err: err}
 	}
-	fail := func(what string, err error) (*Source, error) {
+	efd := -1
+	var r *ring
+	fail := func(op string, err error) (*Source, bool, error) {
+		if r != nil {
+			r.unmap()
+		}
 		unix.Close(fd)
-		return nil, fmt.Errorf("live: %s on %s: %w", what, ifname, err)
+		if efd >= 0 {
+			unix.Close(efd)
+		}
+		return nil, false, &OpenError{Iface: ifname, Op: op, Err: err}
 	}
 	ifr, err := unix.NewIfreq(ifname)
 	if err != nil {
@@ -75,7 +128,7 @@ func Open(ifname string, cfg *Config) (*Source, error) {
 	default:
 		return fail("link", fmt.Errorf("unsupported hardware type %d", hw))
 	}
-	prog, err := Filter(link, c.SYNOnly, c.Snaplen)
+	prog, err := VLANFilter(link, c.SYNOnly, c.Snaplen, c.VLAN)
 	if err != nil {
 		return fail("filter", err)
 	}
@@ -87,10 +140,16 @@ func Open(ifname string, cfg *Config) (*Source, error) {
 	if err := unix.SetsockoptSockFprog(fd, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, &fprog); err != nil {
 		return fail("SO_ATTACH_FILTER", err)
 	}
-	_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, c.BufferSize)
-	tv := unix.NsecToTimeval(c.PollInterval.Nanoseconds())
-	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
-		return fail("SO_RCVTIMEO", err)
+	if useRing {
+		if r, err = setupRing(fd, c); err != nil {
+			s, _, err := fail("TPACKET_V3 ring", err)
+			return s, true, err
+		}
+	} else {
+		_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, c.BufferSize)
+	}
+	if efd, err = unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK); err != nil {
+		return fail("eventfd", err)
 	}
 	if err := unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: index}); err != nil {
 		return fail("bind", err)
@@ -101,11 +160,24 @@ func Open(ifname string, cfg *Config) (*Source, error) {
 			return fail("PACKET_ADD_MEMBERSHIP", err)
 		}
 	}
-	return &Source{name: ifname, cfg: c, link: link, fd: fd, buf: make([]byte, c.Snaplen)}, nil
+	s := &Source{name: ifname, cfg: c, link: link, fd: fd, efd: efd, ring: r, mode: ModeRing}
+	if r == nil {
+		s.mode = ModeRecv
+		s.buf = make([]byte, c.Snaplen)
+	}
+	s.pfds = [2]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}, {Fd: int32(efd), Events: unix.POLLIN}}
+	return s, false, nil
 }
 
 // Link returns the link type of the frames read.
 func (s *Source) Link() tcpwin.LinkType { return s.link }
+
+// Mode returns the receive path in use: ModeRing or ModeRecv.
+func (s *Source) Mode() Mode { return s.mode }
+
+// RingError returns why the ring could not be set up when Open fell back
+// to recvfrom (nil otherwise).
+func (s *Source) RingError() error { return s.ringErr }
 
 // Next returns the next TCP segment. The segment and its Options are
 // valid until the next call. Malformed frames are returned as
@@ -113,90 +185,186 @@ func (s *Source) Link() tcpwin.LinkType { return s.link }
 // Close, Next returns io.EOF.
 func (s *Source) Next() (*tcpwin.Segment, error) {
 	for {
-		s.mu.Lock()
-		if s.closed.Load() || s.fd < 0 {
-			s.mu.Unlock()
+		if s.closed.Load() {
+			s.releaseRing()
 			return nil, io.EOF
 		}
-		n, err := recvTrunc(s.fd, s.buf)
-		s.mu.Unlock()
-		switch {
-		case errors.Is(err, unix.EAGAIN), errors.Is(err, unix.EINTR):
-			continue
-		case err != nil:
-			return nil, &tcpwin.InputError{Name: s.name, Frame: int(s.frames), Err: fmt.Errorf("recvfrom: %w", err)}
-		}
-		s.frames++
-		s.count(func(st *Stats) { st.Frames++ })
-		data := s.buf[:min(n, len(s.buf))]
-		s.seg = tcpwin.Segment{Frame: int(s.frames), Time: time.Now()}
-		ok, err := tcpwin.DecodeFrame(&s.seg, s.link, data, n)
-		if err != nil {
-			s.count(func(st *Stats) { st.BadFrames++ })
-			return nil, &tcpwin.InputError{Name: s.name, Frame: int(s.frames), Err: err}
-		}
-		if ok {
-			s.count(func(st *Stats) { st.Segments++ })
-			return &s.seg, nil
+		s.fdMu.RLock()
+		seg, err, again := s.next1()
+		s.fdMu.RUnlock()
+		if !again {
+			return seg, err
 		}
 	}
 }
 
-func (s *Source) count(f func(*Stats)) {
-	s.statsMu.Lock()
-	f(&s.st)
-	s.statsMu.Unlock()
+// next1 reads and decodes at most one frame, waiting at most one poll
+// interval; again means nothing to return yet. fdMu is read-held.
+func (s *Source) next1() (seg *tcpwin.Segment, err error, again bool) {
+	if s.torn {
+		return nil, nil, true
+	}
+	s.lent = false
+	var (
+		data []byte
+		wire int
+		ts   time.Time
+		vlan bool
+	)
+	if s.ring != nil {
+		data, wire, ts, vlan, err = s.ring.next()
+	} else {
+		data, wire, err = s.recv()
+		ts = time.Now()
+	}
+	if err != nil {
+		return nil, &tcpwin.InputError{Name: s.name, Frame: int(s.frames), Err: err}, false
+	}
+	if data == nil {
+		if err := s.poll(); err != nil {
+			return nil, &tcpwin.InputError{Name: s.name, Frame: int(s.frames), Err: err}, false
+		}
+		return nil, nil, true
+	}
+	s.frames++
+	s.nFrames.Add(1)
+	if vlan {
+		s.nVLAN.Add(1)
+	}
+	s.seg = tcpwin.Segment{Frame: int(s.frames), Time: ts}
+	ok, err := tcpwin.DecodeFrame(&s.seg, s.link, data, wire)
+	if err != nil {
+		s.nBad.Add(1)
+		return nil, &tcpwin.InputError{Name: s.name, Frame: int(s.frames), Err: err}, false
+	}
+	if !ok {
+		return nil, nil, true
+	}
+	s.nSegments.Add(1)
+	s.lent = s.ring != nil
+	return &s.seg, nil, false
 }
 
-// recvTrunc reads one frame into buf without allocating and returns its
-// full length (MSG_TRUNC), which may exceed len(buf).
-func recvTrunc(fd int, buf []byte) (int, error) {
-	r, _, e := unix.Syscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)), unix.MSG_TRUNC, 0, 0)
-	if e != 0 {
-		return 0, e
+// poll waits until the socket is readable, Close signals the eventfd, or
+// the poll interval ends.
+func (s *Source) poll() error {
+	ms := int(s.cfg.PollInterval / time.Millisecond)
+	if ms < 1 {
+		ms = 1
 	}
-	return int(r), nil
+	_, err := unix.Poll(s.pfds[:], ms)
+	if err != nil && !errors.Is(err, unix.EINTR) {
+		return fmt.Errorf("poll: %w", err)
+	}
+	if s.pfds[0].Revents&unix.POLLERR != 0 {
+		// A pending socket error (e.g. ENETDOWN) is reported by the
+		// next read; in ring mode nothing reads it, so fetch it here.
+		if e, err := unix.GetsockoptInt(s.fd, unix.SOL_SOCKET, unix.SO_ERROR); err == nil && e != 0 {
+			return fmt.Errorf("socket: %w", unix.Errno(e))
+		}
+	}
+	return nil
+}
+
+// releaseRing unmaps the ring after Close (once no segment aliases it).
+func (s *Source) releaseRing() {
+	s.fdMu.Lock()
+	defer s.fdMu.Unlock()
+	s.lent = false
+	if s.torn && s.ring != nil {
+		s.ring.unmap()
+	}
 }
 
 // Stats returns the counters, reading the kernel's PACKET_STATISTICS (which
 // reset on every read; Stats accumulates them).
 func (s *Source) Stats() (Stats, error) {
-	s.mu.Lock()
 	var err error
-	if s.fd >= 0 {
+	s.fdMu.RLock()
+	if !s.torn {
 		err = s.readKernelStats()
 	}
-	s.mu.Unlock()
+	s.fdMu.RUnlock()
 	s.statsMu.Lock()
-	defer s.statsMu.Unlock()
-	return s.st, err
+	st := Stats{Received: s.received, Dropped: s.dropped, Freezes: s.freezes}
+	s.statsMu.Unlock()
+	st.Frames, st.Segments, st.BadFrames = s.nFrames.Load(), s.nSegments.Load(), s.nBad.Load()
+	st.VLANOffloaded = s.nVLAN.Load()
+	return st, err
 }
 
-// readKernelStats folds PACKET_STATISTICS into the counters; s.mu is held.
+// readKernelStats folds PACKET_STATISTICS into the counters; fdMu is held.
 func (s *Source) readKernelStats() error {
-	ks, err := unix.GetsockoptTpacketStats(s.fd, unix.SOL_PACKET, unix.PACKET_STATISTICS)
-	if err != nil {
-		return fmt.Errorf("live: PACKET_STATISTICS: %w", err)
+	var p, d, f uint32
+	if s.ring != nil {
+		ks, err := unix.GetsockoptTpacketStatsV3(s.fd, unix.SOL_PACKET, unix.PACKET_STATISTICS)
+		if err != nil {
+			return fmt.Errorf("live: PACKET_STATISTICS: %w", err)
+		}
+		p, d, f = ks.Packets, ks.Drops, ks.Freeze_q_cnt
+	} else {
+		ks, err := unix.GetsockoptTpacketStats(s.fd, unix.SOL_PACKET, unix.PACKET_STATISTICS)
+		if err != nil {
+			return fmt.Errorf("live: PACKET_STATISTICS: %w", err)
+		}
+		p, d = ks.Packets, ks.Drops
 	}
 	s.statsMu.Lock()
-	s.st.Received += uint64(ks.Packets)
-	s.st.Dropped += uint64(ks.Drops)
+	s.received += uint64(p)
+	s.dropped += uint64(d)
+	s.freezes += uint64(f)
 	s.statsMu.Unlock()
 	return nil
 }
 
-// Close stops the capture; a blocked Next returns io.EOF within the poll
-// interval. Close is idempotent; every call returns after the socket is
+// Close stops the capture; a blocked Next wakes at once and returns
+// io.EOF. Close is idempotent; every call returns after the socket is
 // closed and its final kernel counters are in Stats.
+//
+// In ModeRing, frames the kernel accepted but has not yet handed over sit
+// in the block being filled for up to BlockTimeout; the first Close gives
+// a running reader up to twice that long to catch up with every frame the
+// kernel counted before it stops Next.
 func (s *Source) Close() error {
-	s.closed.Store(true) // a blocked Next stops at its next poll
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.fd < 0 {
+	if s.ring != nil && !s.closed.Load() {
+		s.drain()
+	}
+	s.closed.Store(true)
+	s.wakeOnce.Do(func() {
+		one := [8]byte{1}
+		unix.Write(s.efd, one[:]) // wakes a poll in Next; EAGAIN only if already signalled
+	})
+	s.fdMu.Lock()
+	defer s.fdMu.Unlock()
+	if s.torn {
 		return nil
 	}
 	kerr := s.readKernelStats()
 	err := unix.Close(s.fd)
-	s.fd = -1
+	unix.Close(s.efd)
+	s.torn = true
+	if s.ring != nil {
+		if s.lent {
+			s.ring.detach()
+		} else {
+			s.ring.unmap()
+		}
+	}
+	if err != nil {
+		err = fmt.Errorf("live: close: %w", err)
+	}
 	return errors.Join(err, kerr)
+}
+
+// drain waits (at most two block timeouts) until the reader has read or
+// the kernel has dropped every frame the kernel passed the filter.
+func (s *Source) drain() {
+	deadline := time.Now().Add(2*s.cfg.BlockTimeout + time.Millisecond)
+	for time.Now().Before(deadline) {
+		st, err := s.Stats()
+		if err != nil || st.Frames+st.Dropped >= st.Received {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/bulletproof-labs/wsvcb/internal/testenv"
 	"github.com/bulletproof-labs/wsvcb/tcpwin"
 	"github.com/bulletproof-labs/wsvcb/tcpwin/live"
+	"golang.org/x/sys/unix"
 )
 
 // capture drains src into a tracker until src is closed.
@@ -20,6 +22,7 @@ type capture struct {
 	tr      *tcpwin.Tracker
 	nonSYN  int
 	synSegs int
+	syns    atomic.Int64 // synSegs, readable while capturing
 	done    chan error
 }
 
@@ -41,6 +44,7 @@ func startCapture(src *live.Source) *capture {
 			}
 			if seg.Flags.Has(tcpwin.FlagSYN) {
 				c.synSegs++
+				c.syns.Add(1)
 			} else {
 				c.nonSYN++
 			}
@@ -50,11 +54,30 @@ func startCapture(src *live.Source) *capture {
 	return c
 }
 
+// waitFor polls cond until it holds, failing the test after a generous
+// timeout (a guard against hangs, not a timing assertion).
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 // TestLiveLab captures lab traffic inside the client namespace with both
-// filters: N connections through the middlebox (which rewrites the client's
-// wscale, as in the seed) must show N handshakes; the SYN-only filter must
-// deliver SYNs only.
+// filters and both receive paths: N connections through the middlebox
+// (which rewrites the client's wscale, as in the seed) must show N
+// handshakes; the SYN-only filter must deliver SYNs only.
 func TestLiveLab(t *testing.T) {
+	for _, mode := range []live.Mode{live.ModeRing, live.ModeRecv} {
+		t.Run(mode.String(), func(t *testing.T) { testLiveLab(t, mode) })
+	}
+}
+
+func testLiveLab(t *testing.T, mode live.Mode) {
 	testenv.RequireRoot(t)
 	testenv.RequireTool(t, "ethtool")
 	lab := netlab.NewT(t, &netlab.Config{Prefix: "dgl"})
@@ -67,10 +90,10 @@ func TestLiveLab(t *testing.T) {
 	var all, syn *live.Source
 	err = lab.Client.Do(func() error {
 		var err error
-		if all, err = live.Open(lab.ClientIf, nil); err != nil {
+		if all, err = live.Open(lab.ClientIf, &live.Config{Mode: mode}); err != nil {
 			return err
 		}
-		syn, err = live.Open(lab.ClientIf, &live.Config{SYNOnly: true, PollInterval: 20 * time.Millisecond})
+		syn, err = live.Open(lab.ClientIf, &live.Config{SYNOnly: true, Mode: mode})
 		return err
 	})
 	if err != nil {
@@ -80,6 +103,9 @@ func TestLiveLab(t *testing.T) {
 	defer syn.Close()
 	if all.Link() != tcpwin.LinkEthernet {
 		t.Errorf("link %v", all.Link())
+	}
+	if all.Mode() != mode || syn.Mode() != mode {
+		t.Fatalf("modes %v %v, want %v", all.Mode(), syn.Mode(), mode)
 	}
 	ca, cs := startCapture(all), startCapture(syn)
 
@@ -116,11 +142,14 @@ func TestLiveLab(t *testing.T) {
 		}
 		c.Close()
 	}
-	time.Sleep(200 * time.Millisecond)
+	// Every SYN and SYN-ACK has been sent and received by now; wait until
+	// both captures have read them (the ring hands a block over after its
+	// timeout).
+	for _, c := range []*capture{ca, cs} {
+		waitFor(t, "handshakes captured", func() bool { return c.syns.Load() >= 2*n })
+	}
 	ln.Close()
 	wg.Wait()
-	sta, _ := all.Stats()
-	sts, _ := syn.Stats()
 	if err := all.Close(); err != nil {
 		t.Error(err)
 	}
@@ -132,6 +161,10 @@ func TestLiveLab(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// After Close and the readers' end: final counters, consistent with
+	// what the readers saw.
+	sta, _ := all.Stats()
+	sts, _ := syn.Stats()
 	t.Logf("all-TCP: %+v, %d SYN + %d other segments", sta, ca.synSegs, ca.nonSYN)
 	t.Logf("SYN-only: %+v, %d SYN + %d other segments", sts, cs.synSegs, cs.nonSYN)
 
@@ -177,5 +210,140 @@ func TestOpenErrors(t *testing.T) {
 	testenv.RequireRoot(t)
 	if _, err := live.Open("nonexistent0", nil); err == nil {
 		t.Error("no error for a missing interface")
+	}
+}
+
+// TestModes checks the receive path chosen: the ring by default on this
+// kernel, recvfrom when asked.
+func TestModes(t *testing.T) {
+	testenv.RequireRoot(t)
+	v := newVeth(t)
+	if src := v.Open(t, nil); src.Mode() != live.ModeRing || src.RingError() != nil {
+		t.Errorf("default: mode %v, ring error %v", src.Mode(), src.RingError())
+	}
+	if src := v.Open(t, &live.Config{Mode: live.ModeRecv}); src.Mode() != live.ModeRecv {
+		t.Errorf("ModeRecv: mode %v", src.Mode())
+	}
+	err := v.NS.Do(func() error { _, err := live.Open(v.Rx, &live.Config{Mode: live.Mode(9)}); return err })
+	var oe *live.OpenError
+	if !errors.As(err, &oe) || oe.Op != "config" {
+		t.Errorf("bad mode: %v", err)
+	}
+}
+
+// TestCloseWakesNext: with an hour-long poll interval, a blocked Next
+// must still return io.EOF when Close runs (the eventfd wakes the poll),
+// in both modes. A hang here fails by the test binary's timeout.
+func TestCloseWakesNext(t *testing.T) {
+	testenv.RequireRoot(t)
+	v := newVeth(t)
+	for _, mode := range []live.Mode{live.ModeRing, live.ModeRecv} {
+		src := v.Open(t, &live.Config{Mode: mode, PollInterval: time.Hour})
+		res := make(chan error, 1)
+		started := make(chan struct{})
+		go func() {
+			close(started)
+			_, err := src.Next()
+			res <- err
+		}()
+		<-started
+		if err := src.Close(); err != nil {
+			t.Errorf("%v: close: %v", mode, err)
+		}
+		if err := <-res; !errors.Is(err, io.EOF) {
+			t.Errorf("%v: Next after Close: %v", mode, err)
+		}
+		if err := src.Close(); err != nil {
+			t.Errorf("%v: second close: %v", mode, err)
+		}
+	}
+}
+
+// TestRingDrops fills a tiny ring (2 blocks of one page) with frames while
+// nobody reads: the kernel must count drops and freezes, and reading
+// afterwards must deliver exactly the frames it kept, in order, with
+// their bytes intact.
+func TestRingDrops(t *testing.T) {
+	testenv.RequireRoot(t)
+	v := newVeth(t)
+	for _, mode := range []live.Mode{live.ModeRing, live.ModeRecv} {
+		t.Run(mode.String(), func(t *testing.T) {
+			cfg := &live.Config{Mode: mode, BlockSize: 4096, BufferSize: 8192, BlockTimeout: time.Millisecond}
+			if mode == live.ModeRecv {
+				cfg.BufferSize = 1 // the kernel's minimum socket buffer
+			}
+			src := v.Open(t, cfg)
+			const n = 500
+			frames := make([][]byte, n)
+			for i := range frames {
+				frames[i] = live.BuildFrame(live.FrameSpec{Flags: 0x10, Port: uint16(1000 + i)})
+			}
+			if err := v.Send(frames); err != nil {
+				t.Fatal(err)
+			}
+			var st live.Stats
+			waitFor(t, "kernel counted every frame", func() bool {
+				s, err := src.Stats()
+				if err != nil {
+					t.Fatal(err)
+				}
+				st = s
+				return s.Received >= n
+			})
+			if st.Received != n || st.Dropped == 0 || st.Dropped >= n {
+				t.Fatalf("stats %+v: want %d received, some dropped", st, n)
+			}
+			if mode == live.ModeRing && st.Freezes == 0 {
+				t.Errorf("ring full but no freeze counted: %+v", st)
+			}
+			kept := n - st.Dropped
+			last := -1
+			for i := uint64(0); i < kept; i++ {
+				seg, err := src.Next()
+				if err != nil {
+					t.Fatalf("segment %d of %d: %v", i+1, kept, err)
+				}
+				port := int(seg.SrcPort) - 1000
+				if port <= last || port >= n || seg.DstPort != 5001 || seg.Window != 502 {
+					t.Fatalf("segment %d: %+v after port offset %d", i+1, seg, last)
+				}
+				last = port
+			}
+			st, _ = src.Stats()
+			if st.Frames != kept || st.Segments != kept || st.BadFrames != 0 {
+				t.Errorf("after reading: %+v, want %d frames", st, kept)
+			}
+			t.Logf("%v: %+v", mode, st)
+		})
+	}
+}
+
+// TestRingFallback makes the ring's setup fail (a block size the kernel
+// rejects: PACKET_RX_RING with tp_block_size >= 2^31 is EINVAL before any
+// allocation): the default mode falls back to recvfrom and says why;
+// ModeRing fails.
+func TestRingFallback(t *testing.T) {
+	testenv.RequireRoot(t)
+	v := newVeth(t)
+	huge := 1 << 30
+	huge *= 2
+	src := v.Open(t, &live.Config{BlockSize: huge})
+	if src.Mode() != live.ModeRecv || !errors.Is(src.RingError(), unix.EINVAL) {
+		t.Errorf("mode %v, ring error %v", src.Mode(), src.RingError())
+	}
+	// The fallback captures.
+	if err := v.Send([][]byte{live.BuildFrame(live.FrameSpec{Flags: 0x02})}); err != nil {
+		t.Fatal(err)
+	}
+	if seg, err := src.Next(); err != nil || seg.DstPort != 5001 {
+		t.Errorf("fallback capture: %+v %v", seg, err)
+	}
+	err := v.NS.Do(func() error {
+		_, err := live.Open(v.Rx, &live.Config{Mode: live.ModeRing, BlockSize: huge})
+		return err
+	})
+	var oe *live.OpenError
+	if !errors.As(err, &oe) || oe.Op != "TPACKET_V3 ring" || !errors.Is(err, unix.EINVAL) {
+		t.Errorf("ModeRing with a bad ring: %v", err)
 	}
 }

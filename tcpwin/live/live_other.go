@@ -21,3 +21,9 @@ func (s *Source) Stats() (Stats, error) { return Stats{}, ErrUnsupported }
 
 // Link returns the link type (Ethernet).
 func (s *Source) Link() tcpwin.LinkType { return tcpwin.LinkEthernet }
+
+// Mode returns ModeAuto: nothing is captured.
+func (s *Source) Mode() Mode { return ModeAuto }
+
+// RingError returns ErrUnsupported.
+func (s *Source) RingError() error { return ErrUnsupported }
