@@ -82,3 +82,25 @@ func plateau(t *testing.T, name string, at int, d time.Duration) *tcpwin.Finding
 	}
 	return nil
 }
+
+// TestDiagnoseOneRetransmission: recorded by TestWatchLive on a loaded
+// machine (three connections receiving 3000 bytes through the seed's
+// middlebox); the third connection's server retransmitted one segment
+// after a timeout. One spurious retransmission in 48 segments does not
+// make the flow loss-limited: all three plateaus must be found.
+func TestDiagnoseOneRetransmission(t *testing.T) {
+	rep := diagnoseFile(t, "rewritten-retrans-client.pcap")
+	var n int
+	for _, f := range rep.Findings {
+		if f.Kind != tcpwin.KindWindowPlateau {
+			continue
+		}
+		n++
+		if f.Conn.ID == 3 && f.Evidence.Flow.Retransmissions != 1 {
+			t.Errorf("conn 3: %d retransmissions, want 1", f.Evidence.Flow.Retransmissions)
+		}
+	}
+	if n != 3 {
+		t.Errorf("%d window plateaus, want 3", n)
+	}
+}

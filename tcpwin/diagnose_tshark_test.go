@@ -2,7 +2,7 @@ package tcpwin_test
 
 import (
 	"context"
-	"github.com/bulletproof-labs/wsvcb/tcpwin"
+	"fmt"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/bulletproof-labs/wsvcb/internal/testenv"
+	"github.com/bulletproof-labs/wsvcb/tcpwin"
 )
 
 // TestDiagnoseFlowVsTshark checks the flow evidence of every lab capture
@@ -25,29 +26,34 @@ func TestDiagnoseFlowVsTshark(t *testing.T) {
 	for _, p := range files {
 		name := filepath.Base(p)
 		rep := diagnoseFile(t, name)
-		fl := rep.Conns[0][0].Flow[1] // the server's data
-		out, err := exec.Command(tshark, "-n", "-r", p, "-Y", "tcp.srcport == 5001",
-			"-T", "fields", "-e", "tcp.analysis.bytes_in_flight", "-e", "tcp.analysis.retransmission").Output()
-		if err != nil {
-			t.Fatalf("%s: tshark: %v", name, err)
-		}
-		var maxFlight, retrans uint64
-		for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-			f := strings.Split(line, "\t")
-			if f[0] != "" {
-				v, err := strconv.ParseUint(f[0], 10, 32)
-				if err != nil {
-					t.Fatalf("%s: %q", name, line)
+		// Every connection (tshark's stream index is tcpwin's order of
+		// first sight), the server's data.
+		for i, c := range rep.Conns[0] {
+			fl := c.Flow[1]
+			port := c.B[strings.LastIndexByte(c.B, ':')+1:]
+			out, err := exec.Command(tshark, "-n", "-r", p, "-Y", fmt.Sprintf("tcp.stream == %d && tcp.srcport == %s", i, port),
+				"-T", "fields", "-e", "tcp.analysis.bytes_in_flight", "-e", "tcp.analysis.retransmission").Output()
+			if err != nil {
+				t.Fatalf("%s: tshark: %v", name, err)
+			}
+			var maxFlight, retrans uint64
+			for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+				f := strings.Split(line, "\t")
+				if f[0] != "" {
+					v, err := strconv.ParseUint(f[0], 10, 32)
+					if err != nil {
+						t.Fatalf("%s: %q", name, line)
+					}
+					maxFlight = max(maxFlight, v)
 				}
-				maxFlight = max(maxFlight, v)
+				if len(f) > 1 && f[1] != "" {
+					retrans++
+				}
 			}
-			if len(f) > 1 && f[1] != "" {
-				retrans++
+			t.Logf("%-26s conn %d tshark max in flight %6d retrans %d | tcpwin %6d retrans %d", name, c.ID, maxFlight, retrans, fl.MaxInFlight, fl.Retransmissions)
+			if uint64(fl.MaxInFlight) != maxFlight || fl.Retransmissions != retrans {
+				t.Errorf("%s conn %d: tcpwin max in flight %d, retransmissions %d; tshark %d, %d", name, c.ID, fl.MaxInFlight, fl.Retransmissions, maxFlight, retrans)
 			}
-		}
-		t.Logf("%-26s tshark max in flight %6d retrans %d | tcpwin %6d retrans %d", name, maxFlight, retrans, fl.MaxInFlight, fl.Retransmissions)
-		if uint64(fl.MaxInFlight) != maxFlight || fl.Retransmissions != retrans {
-			t.Errorf("%s: tcpwin max in flight %d, retransmissions %d; tshark %d, %d", name, fl.MaxInFlight, fl.Retransmissions, maxFlight, retrans)
 		}
 	}
 }
