@@ -114,6 +114,7 @@ func TestWatchLive(t *testing.T) {
 		}
 		var out, errb bytes.Buffer
 		wctx, stopWatch := context.WithCancel(context.Background())
+		t.Cleanup(stopWatch) // also on a t.Fatal below
 		opened := make(chan *live.Source, 1)
 		res := make(chan int, 1)
 		go func() {
