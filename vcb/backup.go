@@ -117,6 +117,15 @@ type backup struct {
 	obj *object.VirtualMachine
 
 	files []File
+	// unsynced holds the files written but not yet flushed: finish
+	// flushes them all at once (concurrent fsyncs share journal commits
+	// instead of paying one each) before the directory is renamed in.
+	unsynced []unsyncedFile
+	// flushes are flushes running in the background (a chunk store's
+	// Sync) that must succeed before the backup is renamed into place.
+	flushes []chan error
+	// folder and pool are the VM's inventory paths, for the catalog.
+	folder, pool string
 	// disks, when set, replaces the NFC export of the snapshot's disks
 	// (chunked and file-level backups).
 	disks func(ctx context.Context, snap types.ManagedObjectReference, disks []Disk) error
@@ -152,6 +161,13 @@ func (b *backup) run(ctx context.Context, sel VMInfo) (man *Manifest, err error)
 	}
 	b.tmp = tmp
 	defer func() {
+		if ferr := b.waitFlushes(); ferr != nil && err == nil {
+			err = ferr
+		}
+		for _, u := range b.unsynced {
+			_ = u.f.Close()
+		}
+		b.unsynced = nil
 		if err != nil {
 			if rerr := b.o.FS.RemoveAll(b.tmp); rerr != nil {
 				err = errors.Join(err, b.fail(ErrWrite, fmt.Errorf("removing partial backup %s: %w", b.tmp, rerr)))
@@ -220,13 +236,47 @@ func (b *backup) withSnapshot(ctx context.Context, snap types.ManagedObjectRefer
 	if b.disks != nil {
 		export = b.disks
 	}
-	if err := export(ctx, snap, disks); err != nil {
+	// The .vmx and .nvram downloads and the inventory lookups for the
+	// catalog do not depend on the disks: they run during the transfer
+	// (for an incremental backup their round trips are a good part of
+	// the time).
+	pctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type prefetched struct {
+		files []configFile
+		err   error
+	}
+	// The finder is not safe for concurrent use: resolve here.
+	ds, cfgFiles, err := b.configFiles(ctx, &sm.Config)
+	if err != nil {
+		return nil, err
+	}
+	cfgc := make(chan prefetched, 1)
+	go func() {
+		fs, err := b.downloadConfigFiles(pctx, ds, cfgFiles)
+		cfgc <- prefetched{fs, err}
+	}()
+	placec := make(chan [2]string, 1)
+	go func() {
+		folder, pool := b.placement(pctx)
+		placec <- [2]string{folder, pool}
+	}()
+	err = export(ctx, snap, disks)
+	if err != nil {
+		cancel()
+	}
+	cfg, place := <-cfgc, <-placec
+	if err != nil {
 		return nil, err
 	}
 	b.m.setPhase("config", "")
-	if err := b.fetchConfigFiles(ctx, &sm.Config); err != nil {
+	if cfg.err != nil {
+		return nil, cfg.err
+	}
+	if err := b.storeConfigFiles(ctx, cfg.files); err != nil {
 		return nil, err
 	}
+	b.folder, b.pool = place[0], place[1]
 	return b.writeMetadata(&sm.Config)
 }
 
@@ -471,12 +521,10 @@ func (b *backup) writeFile(ctx context.Context, name, kind string, r io.Reader, 
 		}
 	}
 	if cerr == nil {
-		if err := fh.Sync(); err != nil {
-			cerr = &writeError{err}
-		}
-	}
-	if err := fh.Close(); err != nil && cerr == nil {
-		cerr = &writeError{err}
+		// Flushed by finish, with the others.
+		b.unsynced = append(b.unsynced, unsyncedFile{name, fh})
+	} else {
+		_ = fh.Close()
 	}
 	if cerr != nil {
 		var we *writeError
@@ -518,16 +566,29 @@ func (hw *hashWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// fetchConfigFiles downloads the .vmx and .nvram over the datastore HTTP
-// interface. A missing .nvram is not an error (VMs that never ran).
-func (b *backup) fetchConfigFiles(ctx context.Context, ci *types.VirtualMachineConfigInfo) error {
+// configFile is a .vmx or .nvram downloaded into memory.
+type configFile struct {
+	kind, file, source string
+	data               []byte
+}
+
+// maxConfigFile bounds a downloaded .vmx or .nvram (both are kilobytes;
+// an nvram is at most a few hundred).
+const maxConfigFile = 64 << 20
+
+// configName names a configuration file to back up.
+type configName struct{ kind, file string }
+
+// configFiles returns the datastore and the paths of the VM's .vmx and
+// .nvram.
+func (b *backup) configFiles(ctx context.Context, ci *types.VirtualMachineConfigInfo) (*object.Datastore, []configName, error) {
 	var vmx object.DatastorePath
 	if !vmx.FromString(ci.Files.VmPathName) {
-		return b.fail(ErrTransfer, fmt.Errorf("cannot parse VM path %q", ci.Files.VmPathName))
+		return nil, nil, b.fail(ErrTransfer, fmt.Errorf("cannot parse VM path %q", ci.Files.VmPathName))
 	}
 	ds, err := b.c.finder.Datastore(ctx, vmx.Datastore)
 	if err != nil {
-		return b.fail(ErrNotFound, fmt.Errorf("datastore %s: %w", vmx.Datastore, err))
+		return nil, nil, b.fail(ErrNotFound, fmt.Errorf("datastore %s: %w", vmx.Datastore, err))
 	}
 	dir := path.Dir(vmx.Path)
 	vmxPath := vmx.Path
@@ -547,20 +608,46 @@ func (b *backup) fetchConfigFiles(ctx context.Context, ci *types.VirtualMachineC
 	if !strings.HasPrefix(nvram, "/") {
 		nvramPath = path.Join(dir, nvram)
 	}
-	for _, f := range []struct{ kind, file string }{{KindVMX, vmxPath}, {KindNVRAM, nvramPath}} {
+	return ds, []configName{{KindVMX, vmxPath}, {KindNVRAM, nvramPath}}, nil
+}
+
+// downloadConfigFiles downloads the .vmx and .nvram over the datastore
+// HTTP interface. A missing .nvram is not an error (VMs that never ran).
+func (b *backup) downloadConfigFiles(ctx context.Context, ds *object.Datastore, names []configName) ([]configFile, error) {
+	var out []configFile
+	for _, f := range names {
 		body, _, err := b.c.get(ctx, datastoreURL(ds, f.file))
 		if err != nil {
 			if f.kind == KindNVRAM && isHTTPNotFound(err) {
 				continue
 			}
-			return b.fail(ErrTransfer, fmt.Errorf("%s %s: %w", f.kind, f.file, err))
+			if ctx.Err() != nil {
+				err = ctx.Err()
+			}
+			return nil, b.fail(ErrTransfer, fmt.Errorf("%s %s: %w", f.kind, f.file, err))
 		}
-		fe, err := b.writeFile(ctx, path.Base(f.file), f.kind, body, "")
+		data, err := io.ReadAll(io.LimitReader(body, maxConfigFile+1))
 		_ = body.Close()
+		if err == nil && len(data) > maxConfigFile {
+			err = fmt.Errorf("larger than %d bytes", maxConfigFile)
+		}
+		if err != nil {
+			return nil, b.fail(ErrTransfer, fmt.Errorf("%s %s: %w", f.kind, f.file, err))
+		}
+		out = append(out, configFile{kind: f.kind, file: f.file, source: ds.Path(f.file), data: data})
+	}
+	return out, nil
+}
+
+// storeConfigFiles writes the downloaded configuration files into the
+// backup.
+func (b *backup) storeConfigFiles(ctx context.Context, files []configFile) error {
+	for _, f := range files {
+		fe, err := b.writeFile(ctx, path.Base(f.file), f.kind, bytes.NewReader(f.data), "")
 		if err != nil {
 			return err
 		}
-		fe.Source = ds.Path(f.file)
+		fe.Source = f.source
 		b.files = append(b.files, fe)
 	}
 	return nil
@@ -626,7 +713,7 @@ func (b *backup) catalog(man *Manifest) *Catalog {
 	cat.Set(CatServer, man.Server)
 	cat.Set(CatDatacenter, man.Datacenter)
 	cat.Set(CatHost, man.VM.Host)
-	folder, pool := b.placement()
+	folder, pool := b.folder, b.pool
 	cat.Set(CatFolder, folder)
 	cat.Set(CatResourcePool, pool)
 	var vmx object.DatastorePath
@@ -666,9 +753,7 @@ func compressionName(c string) string {
 
 // placement returns the inventory paths of the VM's folder and resource
 // pool ("" when unknown).
-func (b *backup) placement() (folder, pool string) {
-	ctx, cancel := cleanupContext()
-	defer cancel()
+func (b *backup) placement(ctx context.Context) (folder, pool string) {
 	var vm mo.VirtualMachine
 	if err := b.c.retrieve(ctx, []types.ManagedObjectReference{b.obj.Reference()}, []string{"parent", "resourcePool"}, &vm); err != nil {
 		return "", ""
@@ -682,8 +767,71 @@ func (b *backup) placement() (folder, pool string) {
 	return folder, pool
 }
 
-// finish syncs the temporary directory and renames it into place.
+// unsyncedFile is a file of the backup written but not yet flushed.
+type unsyncedFile struct {
+	name string
+	f    WriteFile
+}
+
+// flushInBackground runs fn, which makes data the backup refers to
+// durable, while the backup goes on; finish waits for it.
+func (b *backup) flushInBackground(fn func() error) {
+	c := make(chan error, 1)
+	b.flushes = append(b.flushes, c)
+	go func() { c <- fn() }()
+}
+
+// waitFlushes waits for the background flushes and returns their errors.
+func (b *backup) waitFlushes() error {
+	var errs []error
+	for _, c := range b.flushes {
+		if err := <-c; err != nil {
+			errs = append(errs, err)
+		}
+	}
+	b.flushes = nil
+	if err := errors.Join(errs...); err != nil {
+		return b.fail(ErrWrite, err)
+	}
+	return nil
+}
+
+// syncFiles flushes and closes every file written so far, concurrently.
+func (b *backup) syncFiles() error {
+	files := b.unsynced
+	b.unsynced = nil
+	errs := make([]error, len(files))
+	var wg sync.WaitGroup
+	for i, u := range files {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := u.f.Sync()
+			if cerr := u.f.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				errs[i] = fmt.Errorf("%s: %w", u.name, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return b.fail(ErrWrite, err)
+	}
+	return nil
+}
+
+// finish flushes the backup's files and the temporary directory and
+// renames it into place.
 func (b *backup) finish() error {
+	err := b.syncFiles()
+	if ferr := b.waitFlushes(); err == nil {
+		err = ferr
+	}
+	if err != nil {
+		return err
+	}
 	if err := b.o.FS.SyncDir(b.tmp); err != nil {
 		return b.fail(ErrWrite, err)
 	}

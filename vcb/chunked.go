@@ -143,10 +143,10 @@ func (cb *chunkedBackup) disks(ctx context.Context, snap types.ManagedObjectRefe
 		cb.res.Transferred += st.Transferred
 		out = append(out, done{d, r})
 	}
-	// The chunks must be durable before a recipe refers to them.
-	if err := cb.store.Sync(); err != nil {
-		return b.fail(ErrWrite, err)
-	}
+	// The chunks must be durable before a recipe refers to them, that
+	// is before the backup is renamed into place: the store flushes
+	// while the configuration and the metadata are written.
+	b.flushInBackground(cb.store.Sync)
 	for _, o := range out {
 		txt, err := o.recipe.MarshalText()
 		if err != nil {
@@ -232,10 +232,12 @@ func (cb *chunkedBackup) tryIncremental(ctx context.Context, snap types.ManagedO
 
 // missingChunk reports the first chunk of r missing from the store.
 func (cb *chunkedBackup) missingChunk(r *chunkstore.Recipe) string {
-	for _, s := range r.Chunks {
-		if !cb.store.Has(s) {
-			return "chunk " + s.String() + " of the parent is missing from the store"
-		}
+	sum, missing, err := cb.store.Missing(r.Chunks)
+	switch {
+	case err != nil:
+		return "checking the parent's chunks: " + err.Error()
+	case missing:
+		return "chunk " + sum.String() + " of the parent is missing from the store"
 	}
 	return ""
 }

@@ -25,6 +25,9 @@ type Client struct {
 	closeErr  error
 }
 
+// maxIdlePerHost is how many idle connections to the server are kept.
+const maxIdlePerHost = 16
+
 // Dial connects and logs in. A nil cfg takes everything from the
 // environment (ConfigFromEnv); fields left empty in cfg are filled from
 // the environment too. The password is never required on a command line:
@@ -48,6 +51,14 @@ func Dial(ctx context.Context, cfg *Config) (*Client, error) {
 	}
 	if c.Thumbprint != "" {
 		sc.SetThumbprint(u.Host, c.Thumbprint)
+	}
+	// Backups read with several connections at once (parallel range
+	// requests, configuration downloads during the transfer): keep them
+	// all open between requests instead of net/http's default of two
+	// idle connections per host, so that no request pays a new TLS
+	// handshake (about 5 ms of CPU each).
+	if t := sc.DefaultTransport(); t != nil {
+		t.MaxIdleConnsPerHost = maxIdlePerHost
 	}
 	if c.WrapTransport != nil {
 		sc.Client.Transport = c.WrapTransport(sc.Client.Transport)

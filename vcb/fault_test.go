@@ -342,6 +342,61 @@ func TestFaultDiskFull(t *testing.T) {
 	fe.assertClean(t, dir)
 }
 
+// syncFailFS fails the fsync of files whose name ends in suffix with EIO
+// (a dying disk, an NFS server gone), and counts open files.
+type syncFailFS struct {
+	vcb.OSFS
+	suffix string
+	open   atomic.Int64
+}
+
+func (f *syncFailFS) Create(name string) (vcb.WriteFile, error) {
+	w, err := f.OSFS.Create(name)
+	if err != nil {
+		return nil, err
+	}
+	f.open.Add(1)
+	return &syncFailFile{WriteFile: w, fs: f, fail: strings.HasSuffix(name, f.suffix)}, nil
+}
+
+type syncFailFile struct {
+	vcb.WriteFile
+	fs   *syncFailFS
+	fail bool
+}
+
+func (f *syncFailFile) Sync() error {
+	if f.fail {
+		return &os.PathError{Op: "fsync", Path: "backup", Err: syscall.EIO}
+	}
+	return f.WriteFile.Sync()
+}
+
+func (f *syncFailFile) Close() error {
+	f.fs.open.Add(-1)
+	return f.WriteFile.Close()
+}
+
+// Files are flushed together at the end, before the directory is renamed
+// into place: a failed flush of any of them (here the disk, then the
+// manifest) still fails the backup, leaves nothing that looks complete
+// and leaks no open file.
+func TestFaultSyncFails(t *testing.T) {
+	fe := newFaultEnv(t, nil)
+	for _, suffix := range []string{".vmdk", vcb.ManifestFile} {
+		dir := destDir(t)
+		fs := &syncFailFS{suffix: suffix}
+		_, err := fe.c.Backup(context.Background(), fe.vm, dir, &vcb.BackupOptions{FS: fs})
+		if !errors.Is(err, vcb.ErrWrite) || !errors.Is(err, syscall.EIO) {
+			t.Fatalf("%s: err = %v, want ErrWrite wrapping EIO", suffix, err)
+		}
+		fe.assertClean(t, dir)
+		if n := fs.open.Load(); n != 0 {
+			t.Errorf("%s: %d files left open", suffix, n)
+		}
+	}
+}
+
 func TestFaultHookFails(t *testing.T) {
 	fe := newFaultEnv(t, nil)
 	dir := destDir(t)

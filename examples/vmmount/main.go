@@ -17,13 +17,19 @@
 //
 // With root, like VCB:
 //
-//	vmmount -d DISK.vmdk [-p N] -sysdl DIR   mount read-only on DIR
+//	vmmount -d DISK.vmdk [-p N] [-fs auto|kernel|fuse] -sysdl DIR
+//	                                         mount read-only on DIR
 //	vmmount -u DIR                           unmount and clean up
 //	vmmount -l                               list mounts
 //
-// -d starts a background FUSE server exposing the disk as a flat file,
-// maps the partition with a loop device and mounts it read-only; -u undoes
-// all of it from the state file in /run/vmmount, also after a crash.
+// -d starts a background FUSE server. In kernel mode it exposes the disk
+// as a flat file, maps the partition with a loop device and mounts it
+// read-only with the kernel's driver; in fuse mode it serves the
+// partition's files itself (read in Go, no loop device, no kernel
+// driver). The default, auto, uses kernel mode when the kernel has the
+// file system (/proc/filesystems, or modprobe loads it) and fuse mode
+// otherwise (e.g. FAT on a kernel without vfat). -u undoes all of it from
+// the state file in /run/vmmount, also after a crash.
 package main
 
 import (
@@ -40,6 +46,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/bulletproof-labs/wsvcb/vcb/browse"
+	"github.com/bulletproof-labs/wsvcb/vcb/vmount"
 )
 
 func main() {
@@ -57,7 +64,8 @@ func usage(w io.Writer) {
   vmmount get DISK[@N]:/PATH DEST
   vmmount check DISK
   vmmount convert [-t streamOptimized|monolithicSparse|raw] SRC DST
-  vmmount -d DISK [-p N] -sysdl DIR     (root: mount read-only)
+  vmmount -d DISK [-p N] [-fs auto|kernel|fuse] -sysdl DIR
+                                        (root: mount read-only)
   vmmount -u DIR                        (root: unmount, clean up)
   vmmount -l                            (list mounts)
 `)
@@ -89,6 +97,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	disk := fl.String("d", "", "disk to mount")
 	dir := fl.String("sysdl", "", "directory to mount on")
 	part := fl.Int("p", -1, "partition number (default: first with a file system)")
+	fsMode := fl.String("fs", vmount.ModeAuto, "mount mode: auto, kernel (loop device + kernel driver) or fuse (file tree served in Go)")
 	umount := fl.String("u", "", "unmount DIR")
 	list := fl.Bool("l", false, "list mounts")
 	state := fl.String("state", os.Getenv("VMMOUNT_STATE_DIR"), "state directory (default /run/vmmount)")
@@ -103,7 +112,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	case *list:
 		return cmdList(*state, out)
 	case *disk != "" && *dir != "":
-		return cmdMount(ctx, *state, *disk, *part, *dir, out)
+		return cmdMount(ctx, *state, *disk, *part, *fsMode, *dir, out)
 	}
 	usage(os.Stderr)
 	return errors.New("nothing to do")

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,13 +21,20 @@ var files = map[string]string{
 	"home/alice/todo.txt": strings.Repeat("restore me\n", 5000),
 }
 
+var bootFiles = map[string]string{
+	"grub/grub.cfg":        "set timeout=5\n",
+	"EFI/BOOT/BOOTX64.EFI": strings.Repeat("\x7fELF boot loader ", 12345),
+	"Long File Name.txt":   "long names survive\n",
+	"empty":                "",
+}
+
 // testDisk builds an MBR disk (FAT boot partition, ext4 root), converted
 // with `qemu-img convert -f raw -O vmdk -o subformat=streamOptimized`.
 func testDisk(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
 	raw := diskimg.Raw(t, dir, diskimg.Layout{Table: "mbr", Parts: []diskimg.Part{
-		{FS: "vfat", MiB: 34, Label: "BOOT", Files: map[string]string{"grub/grub.cfg": "set timeout=5\n"}},
+		{FS: "vfat", MiB: 34, Label: "BOOT", Files: bootFiles},
 		{FS: "ext4", MiB: 20, Label: "root", Files: files},
 	}})
 	return diskimg.VMDK(t, raw, "streamOptimized")
@@ -49,6 +57,7 @@ func vm(t *testing.T, args ...string) string {
 }
 
 func TestBrowseCommands(t *testing.T) {
+	t.Parallel()
 	disk := testDisk(t)
 	parts := vm(t, "parts", disk)
 	for _, want := range []string{"fat16", "BOOT", "ext4", "root", "0x0c", "0x83"} {
@@ -100,18 +109,49 @@ func TestBrowseCommands(t *testing.T) {
 
 // TestMountRoot runs the built binary as VCB did:
 //
-//	vmmount -d disk.vmdk -p 2 -sysdl DIR ; cat DIR/etc/hostname ; vmmount -u DIR
+//	vmmount -d disk.vmdk -p 2 [-fs kernel|fuse|auto] -sysdl DIR ; cat DIR/etc/hostname ; vmmount -u DIR
 //
-// and then the crash path: mount, SIGKILL the FUSE server, vmmount -u DIR.
+// and then the crash path: mount, SIGKILL the FUSE server, vmmount -u DIR,
+// for the ext4 and the FAT partition in both modes (FAT in kernel mode
+// only where the kernel has vfat).
 func TestMountRoot(t *testing.T) {
 	testenv.RequireRoot(t)
 	testenv.RequireTool(t, "qemu-img")
 	if _, err := os.Stat("/dev/fuse"); err != nil {
 		t.Skip("no /dev/fuse")
 	}
+	t.Parallel()
 	disk := testDisk(t)
 	bin := filepath.Join(t.TempDir(), "vmmount")
 	diskimg.Run(t, "go", "build", "-o", bin, ".")
+	for _, c := range []mountCase{
+		{disk + "@2", "", false, "home/alice/todo.txt", files["home/alice/todo.txt"], "kernel"},
+		{disk + "@2", "kernel", true, "etc/hostname", files["etc/hostname"], "kernel"},
+		{disk + "@2", "fuse", false, "home/alice/todo.txt", files["home/alice/todo.txt"], "fuse"},
+		{disk, "kernel", false, "grub/grub.cfg", "set timeout=5\n", "kernel"}, // first file system: FAT
+		{disk, "fuse", true, "grub/grub.cfg", "set timeout=5\n", "fuse"},
+		{disk, "auto", false, "grub/grub.cfg", "set timeout=5\n", map[bool]string{true: "kernel", false: "fuse"}[vmount.KernelCanMount("vfat")]},
+		{wholeDisk(t), "", false, "etc/hostname", files["etc/hostname"], "kernel"},
+	} {
+		t.Run(c.target[len(filepath.Dir(c.target))+1:]+"/"+c.fs+map[bool]string{true: "/crash"}[c.crash], func(t *testing.T) {
+			t.Parallel() // each with its own state and mount directory
+			c.run(t, bin, disk)
+		})
+	}
+}
+
+type mountCase struct {
+	target string
+	fs     string // -fs
+	crash  bool
+	file   string
+	want   string
+	mode   string // the mode -l must show
+}
+
+// run mounts c.target with the CLI, reads through the mount, optionally
+// kills the FUSE server, unmounts and checks that nothing is left.
+func (c mountCase) run(t *testing.T, bin, disk string) {
 	state := t.TempDir()
 	vmb := func(args ...string) (string, error) {
 		cmd := exec.Command(bin, args...)
@@ -119,25 +159,20 @@ func TestMountRoot(t *testing.T) {
 		out, err := cmd.CombinedOutput()
 		return string(out), err
 	}
-	for _, c := range []struct {
-		target string
-		crash  bool
-		file   string
-		want   string
-	}{
-		{disk + "@2", false, "home/alice/todo.txt", files["home/alice/todo.txt"]},
-		{disk + "@2", true, "etc/hostname", files["etc/hostname"]},
-		{disk, false, "grub/grub.cfg", "set timeout=5\n"}, // first file system: FAT
-		{wholeDisk(t), false, "etc/hostname", files["etc/hostname"]},
-	} {
-		crash := c.crash
-		if c.target == disk && !vmount.KernelHasFS("vfat") {
-			t.Log("kernel without vfat (/proc/filesystems): FAT mount not tested")
-			continue
+	{
+		if c.target == disk && c.fs == "kernel" && !vmount.KernelCanMount("vfat") {
+			if _, err := vmb("-d", c.target, "-fs", "kernel", "-sysdl", filepath.Join(t.TempDir(), "m")); err == nil {
+				t.Error("-fs kernel mounted FAT on a kernel without vfat")
+			}
+			t.Skip("kernel without vfat (/proc/filesystems, modprobe): FAT kernel-mode mount not tested")
 		}
 		dir := filepath.Join(t.TempDir(), "mnt")
 		t.Cleanup(func() { vmb("-u", dir) })
-		out, err := vmb("-d", c.target, "-sysdl", dir)
+		args := []string{"-d", c.target, "-sysdl", dir}
+		if c.fs != "" {
+			args = append(args, "-fs", c.fs)
+		}
+		out, err := vmb(args...)
 		if err != nil {
 			t.Fatalf("mount: %v\n%s", err, out)
 		}
@@ -146,27 +181,34 @@ func TestMountRoot(t *testing.T) {
 		if err != nil || string(b) != c.want {
 			t.Fatalf("%s through the mount: %d bytes, %v", c.file, len(b), err)
 		}
+		if c.target == disk { // the FAT partition: every file, by SHA-256
+			checkTree(t, dir, bootFiles)
+		}
 		if err := os.WriteFile(filepath.Join(dir, "x"), nil, 0o644); err == nil {
 			t.Fatal("the mount is writable")
 		}
 		list, _ := vmb("-l")
-		if !strings.Contains(list, dir) || !strings.Contains(list, "/dev/loop") {
+		if !strings.Contains(list, dir) || !strings.Contains(list, " "+c.mode+" ") || (c.mode == "kernel") != strings.Contains(list, "/dev/loop") {
 			t.Errorf("-l:\n%s", list)
 		}
-		if crash {
+		m, _ := filepath.Glob(filepath.Join(state, "*.json"))
+		if len(m) != 1 {
+			t.Fatalf("state files %v", m)
+		}
+		js, _ := os.ReadFile(m[0])
+		pid := jsonInt(t, string(js), "fusePid")
+		if c.crash {
 			// Kill the FUSE server hard, as a crash would.
-			m, _ := filepath.Glob(filepath.Join(state, "*.json"))
-			if len(m) != 1 {
-				t.Fatalf("state files %v", m)
-			}
-			js, _ := os.ReadFile(m[0])
-			pid := jsonInt(t, string(js), "fusePid")
 			if err := syscallKill(pid); err != nil {
 				t.Fatal(err)
 			}
 		}
 		if out, err := vmb("-u", dir); err != nil {
 			t.Fatalf("-u: %v\n%s", err, out)
+		}
+		// The server is gone (or a zombie nobody reaped yet: empty cmdline).
+		if cl, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); err == nil && strings.Contains(string(cl), state) {
+			t.Errorf("FUSE server %d still runs: %q", pid, cl)
 		}
 		mi, _ := os.ReadFile("/proc/self/mountinfo")
 		if strings.Contains(string(mi), dir) || strings.Contains(string(mi), state) {

@@ -8,7 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -21,7 +21,7 @@ import (
 // serveCmd is the hidden subcommand the background FUSE server runs.
 const serveCmd = "__serve"
 
-func cmdMount(ctx context.Context, stateDir, disk string, part int, dir string, out io.Writer) (err error) {
+func cmdMount(ctx context.Context, stateDir, disk string, part int, mode, dir string, out io.Writer) (err error) {
 	t, err := browse.ParseTarget(disk)
 	if err != nil {
 		return err
@@ -29,27 +29,10 @@ func cmdMount(ctx context.Context, stateDir, disk string, part int, dir string, 
 	if part >= 0 {
 		t.Partition = part
 	}
-	absDisk, err := filepath.Abs(t.Disk)
-	if err != nil {
-		return err
-	}
-	// Find the partition and file system before mounting anything.
-	img, err := browse.OpenImage(absDisk)
-	if err != nil {
-		return err
-	}
-	d, err := browse.Open(img, img.Size)
-	if err != nil {
-		img.Close()
-		return err
-	}
-	fsys, err := d.FileSystem(t.Partition)
-	img.Close()
-	if err != nil {
-		return err
-	}
 	m := &vmount.Manager{StateDir: stateDir}
-	s, err := m.NewState(dir, absDisk)
+	// Find the partition and file system and choose the mode before
+	// mounting anything; the state file records each step from here on.
+	s, err := m.Prepare(dir, t.Disk, &vmount.Options{Partition: t.Partition, Mode: mode}) // @0 and -1: the first file system
 	if err != nil {
 		return err
 	}
@@ -60,37 +43,29 @@ func cmdMount(ctx context.Context, stateDir, disk string, part int, dir string, 
 			}
 		}
 	}()
-	s.Partition, s.Offset, s.Size, s.FSType = fsys.Partition, 0, img.Size, fsys.Type
-	for _, p := range d.Partitions() {
-		if p.Index == fsys.Partition {
-			s.Offset, s.Size = p.Start, p.Size
-		}
-	}
-	if err := m.Save(s); err != nil {
-		return err
-	}
-	pid, err := startServer(absDisk, s.FuseDir)
-	if pid > 0 {
-		s.FusePID = pid
-		if serr := m.Save(s); err == nil {
-			err = serr
-		}
-	}
+	pid, err := startServer(s)
 	if err != nil {
 		return err
 	}
-	if err := m.MountFS(s); err != nil {
+	if err := m.Started(s, pid); err != nil {
 		return err
 	}
+	via := "FUSE file tree (" + vmount.ModeFUSE + " mode)"
+	if s.Mode == vmount.ModeKernel {
+		via = s.LoopDev + " (" + vmount.ModeKernel + " mode)"
+	}
 	fmt.Fprintf(out, "mounted %s partition %d (%s) read-only on %s via %s, FUSE server pid %d\n",
-		t.Disk, s.Partition, s.FSType, s.Dir, s.LoopDev, s.FusePID)
+		t.Disk, s.Partition, s.FSType, s.Dir, via, s.FusePID)
 	return nil
 }
 
 // startServer re-executes vmmount in the background (new session, output
-// to FUSEDIR.log) to serve the disk through FUSE, and waits until the
-// server reports that the FUSE file system is mounted.
-func startServer(disk, fuseDir string) (int, error) {
+// to FUSEDIR.log) to serve the disk (ModeKernel) or its file tree
+// (ModeFUSE) through FUSE, and waits until the server reports that the
+// FUSE file system is mounted. Its command line names s.FuseDir, which is
+// how vmmount -u recognises it.
+func startServer(s *vmount.State) (int, error) {
+	fuseDir := s.FuseDir
 	exe, err := os.Executable()
 	if err != nil {
 		return 0, err
@@ -105,7 +80,7 @@ func startServer(disk, fuseDir string) (int, error) {
 		return 0, err
 	}
 	defer pr.Close()
-	cmd := exec.Command(exe, serveCmd, disk, fuseDir)
+	cmd := exec.Command(exe, serveCmd, s.Mode, strconv.Itoa(s.Partition), s.Disk, s.Dir, fuseDir)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.ExtraFiles = []*os.File{pw}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
@@ -134,18 +109,18 @@ func startServer(disk, fuseDir string) (int, error) {
 	return pid, nil
 }
 
-// cmdServe is the background FUSE server: DISK FUSEDIR, readiness on fd 3.
+// cmdServe is the background FUSE server: MODE PART DISK DIR FUSEDIR,
+// readiness on fd 3.
 func cmdServe(ctx context.Context, args []string) error {
-	if len(args) != 2 {
-		return errors.New("usage: vmmount __serve DISK FUSEDIR")
+	if len(args) != 5 {
+		return errors.New("usage: vmmount __serve MODE PART DISK DIR FUSEDIR")
 	}
-	ready := os.NewFile(3, "ready")
-	img, err := browse.OpenImage(args[0])
+	part, err := strconv.Atoi(args[1])
 	if err != nil {
 		return err
 	}
-	defer img.Close()
-	srv, err := vmount.ServeDisk(img, img.Size, args[1])
+	ready := os.NewFile(3, "ready")
+	srv, err := vmount.Serve(&vmount.State{Mode: args[0], Partition: part, Disk: args[2], Dir: args[3], FuseDir: args[4]})
 	if err != nil {
 		return err
 	}
@@ -177,9 +152,13 @@ func cmdList(stateDir string, out io.Writer) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "DIR\tDISK\tPART\tFS\tLOOP\tPID\tMOUNTED")
+	fmt.Fprintln(tw, "DIR\tDISK\tPART\tFS\tMODE\tLOOP\tPID\tMOUNTED")
 	for _, s := range states {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%d\t%v\n", s.Dir, s.Disk, s.Partition, s.FSType, s.LoopDev, s.FusePID, s.Mounted && vmount.IsMountpoint(s.Dir))
+		mode := s.Mode
+		if mode == "" {
+			mode = vmount.ModeKernel
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%d\t%v\n", s.Dir, s.Disk, s.Partition, s.FSType, mode, or(s.LoopDev, "-"), s.FusePID, s.Mounted && vmount.IsMountpoint(s.Dir))
 	}
 	return tw.Flush()
 }

@@ -9,6 +9,10 @@ import (
 	diskfs "github.com/diskfs/go-diskfs"
 	"github.com/diskfs/go-diskfs/disk"
 	"github.com/diskfs/go-diskfs/filesystem"
+	"github.com/diskfs/go-diskfs/filesystem/ext4"
+	"github.com/diskfs/go-diskfs/filesystem/fat12"
+	"github.com/diskfs/go-diskfs/filesystem/fat16"
+	"github.com/diskfs/go-diskfs/filesystem/fat32"
 	"github.com/diskfs/go-diskfs/partition/gpt"
 	"github.com/diskfs/go-diskfs/partition/mbr"
 )
@@ -36,6 +40,7 @@ type Partition struct {
 // Disk is a partitioned (or unpartitioned) disk image.
 type Disk struct {
 	d     *disk.Disk
+	r     io.ReaderAt
 	size  int64
 	table string
 	parts []Partition
@@ -46,11 +51,14 @@ type Disk struct {
 // FileSystem(0) reads the whole disk.
 func Open(r io.ReaderAt, size int64) (d *Disk, err error) {
 	defer recoverTo(&err)
+	if err := checkTable(r, size); err != nil {
+		return nil, err
+	}
 	dd, err := diskfs.OpenBackend(newStorage(r, size, "disk"))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadImage, err)
 	}
-	d = &Disk{d: dd, size: size}
+	d = &Disk{d: dd, r: r, size: size}
 	switch t := dd.Table.(type) {
 	case *gpt.Table:
 		d.table = "gpt"
@@ -92,8 +100,9 @@ func (d *Disk) Partitions() []Partition { return d.parts }
 // ("etc/hostname", "." for the root); FS also accepts a leading "/".
 type FS struct {
 	fsys      filesystem.FileSystem
-	Partition int    // partition index, 0 for the whole disk
-	Type      string // "ext4", "fat32", "fat16", "fat12", "iso9660", "squashfs"
+	ext       *ext4Check // nil unless ext4
+	Partition int        // partition index, 0 for the whole disk
+	Type      string     // "ext4", "fat32", "fat16", "fat12"
 	Label     string
 }
 
@@ -106,27 +115,66 @@ func (d *Disk) FileSystem(index int) (f *FS, err error) {
 		if len(d.parts) == 0 {
 			return d.FileSystem(0)
 		}
+		var first error
 		for _, p := range d.parts {
-			if f, err := d.FileSystem(p.Index); err == nil {
+			f, err := d.FileSystem(p.Index)
+			if err == nil {
 				return f, nil
 			}
+			if first == nil && !errors.Is(err, ErrNoFileSystem) {
+				first = err
+			}
+		}
+		if first != nil {
+			return nil, first
 		}
 		return nil, ErrNoFileSystem
 	}
+	start, size := int64(0), d.size
 	if index > 0 {
 		found := false
 		for _, p := range d.parts {
-			found = found || p.Index == index
+			if p.Index == index {
+				found, start, size = true, p.Start, p.Size
+			}
 		}
 		if !found {
 			return nil, fmt.Errorf("%w: %d (the disk has %d)", ErrNoPartition, index, len(d.parts))
 		}
 	}
-	fsys, err := d.d.GetFilesystem(index)
+	// The file system's header is validated first; then only the matching
+	// go-diskfs reader sees it (GetFilesystem would try every reader on
+	// every partition, and the FAT32 reader allocates whatever a FAT16
+	// boot sector's bytes say).
+	kind, err := fsKind(d.r, start, size)
 	if err != nil {
-		return nil, fmt.Errorf("%w in partition %d: %v", ErrNoFileSystem, index, err)
+		if errors.Is(err, ErrNoFileSystem) {
+			return nil, fmt.Errorf("%w in partition %d", ErrNoFileSystem, index)
+		}
+		return nil, fmt.Errorf("partition %d: %w", index, err)
 	}
-	return &FS{fsys: fsys, Partition: index, Type: typeName(fsys.Type()), Label: trimLabel(fsys.Label())}, nil
+	var (
+		fsys filesystem.FileSystem
+		ext  *ext4Check
+	)
+	b := d.d.Backend
+	switch kind {
+	case "fat32":
+		fsys, err = fat32.Read(b, size, start, sector)
+	case "fat16":
+		fsys, err = fat16.Read(b, size, start, sector)
+	case "fat12":
+		fsys, err = fat12.Read(b, size, start, sector)
+	default:
+		if ext, err = newExt4Check(d.r, start, size); err != nil {
+			return nil, fmt.Errorf("partition %d: %w", index, err)
+		}
+		fsys, err = ext4.Read(b, size, start, sector)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s in partition %d: %v", ErrBadImage, kind, index, err)
+	}
+	return &FS{fsys: fsys, ext: ext, Partition: index, Type: typeName(fsys.Type()), Label: trimLabel(fsys.Label())}, nil
 }
 
 func typeName(t filesystem.Type) string {

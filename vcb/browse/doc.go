@@ -5,4 +5,21 @@
 //
 // Paths use the syntax of examples/vmmount: "DISK.vmdk:/etc/hostname" for
 // the first file system found, "DISK.vmdk@2:/etc" for partition 2.
+//
+// go-diskfs trusts what it reads. Before it sees a disk, browse checks the
+// structures it would allocate from or loop over: the GPT header (entry
+// size and count bounded, entry array and usable LBAs inside the disk),
+// MBR partitions inside the disk, the FAT boot sector (sector and cluster
+// sizes, FAT size consistent with the cluster count and the partition)
+// and every FAT cluster chain (no loops), and the ext4 superblock (block
+// size, blocks and inodes per group, group count, inode count and group
+// descriptor table consistent with the partition size). A disk that fails
+// gives a *FormatError wrapping ErrCorrupt (which wraps ErrBadImage);
+// panics inside go-diskfs become ErrBadImage errors. Only FAT12/16/32 and
+// ext4 are opened.
+//
+// Still trusted: ext4 inodes and extent trees, read lazily by go-diskfs
+// when a directory is listed (a directory inode declaring a huge size with
+// a huge extent makes it allocate up to that extent's size, at most
+// 2 GiB, before the read fails).
 package browse

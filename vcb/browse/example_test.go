@@ -1,7 +1,11 @@
 package browse_test
 
 import (
+	"bytes"
+	"encoding/binary"
+	"errors"
 	"fmt"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 
@@ -72,4 +76,29 @@ func Example() {
 	// Output:
 	// hostname
 	// raw DEMO "backup-vm\n"
+}
+
+// A GPT header that declares a million partition entries is refused
+// before go-diskfs would allocate a table for them.
+func ExampleFormatError() {
+	img := make([]byte, 1<<20)
+	h := img[512:]
+	copy(h, "EFI PART")
+	binary.LittleEndian.PutUint32(h[8:], 0x00010000) // revision 1.0
+	binary.LittleEndian.PutUint32(h[12:], 92)        // header size
+	binary.LittleEndian.PutUint64(h[24:], 1)
+	binary.LittleEndian.PutUint64(h[32:], 2047)
+	binary.LittleEndian.PutUint64(h[40:], 34)
+	binary.LittleEndian.PutUint64(h[48:], 2014)
+	binary.LittleEndian.PutUint64(h[72:], 2)     // entry array LBA
+	binary.LittleEndian.PutUint32(h[80:], 1<<20) // entries
+	binary.LittleEndian.PutUint32(h[84:], 128)   // entry size
+	binary.LittleEndian.PutUint32(h[16:], crc32.ChecksumIEEE(h[:92]))
+
+	_, err := browse.Open(bytes.NewReader(img), int64(len(img)))
+	fmt.Println(err)
+	fmt.Println(errors.Is(err, browse.ErrCorrupt), errors.Is(err, browse.ErrBadImage))
+	// Output:
+	// browse: corrupt gpt at byte 592: numberOfPartitionEntries: 1048576 entries exceed 16384
+	// true true
 }

@@ -26,6 +26,11 @@ func pathErr(op, name string, err error) error {
 // Open opens a file for reading (fs.FS).
 func (f *FS) Open(name string) (file fs.File, err error) {
 	defer recoverTo(&err)
+	if f.ext != nil {
+		if err := f.ext.checkPath(clean(name), false); err != nil {
+			return nil, pathErr("open", name, err)
+		}
+	}
 	file, err = f.fsys.Open(clean(name))
 	if err != nil {
 		return nil, pathErr("open", name, err)
@@ -36,6 +41,11 @@ func (f *FS) Open(name string) (file fs.File, err error) {
 // ReadDir lists a directory sorted by name (fs.ReadDirFS), without "." and "..".
 func (f *FS) ReadDir(name string) (ents []fs.DirEntry, err error) {
 	defer recoverTo(&err)
+	if f.ext != nil {
+		if err := f.ext.checkPath(clean(name), true); err != nil {
+			return nil, pathErr("readdir", name, err)
+		}
+	}
 	all, err := f.fsys.ReadDir(clean(name))
 	if err != nil {
 		return nil, pathErr("readdir", name, err)
@@ -53,6 +63,11 @@ func (f *FS) Stat(name string) (fi fs.FileInfo, err error) {
 	defer recoverTo(&err)
 	if clean(name) == "." {
 		return rootInfo{}, nil
+	}
+	if f.ext != nil {
+		if err := f.ext.checkPath(clean(name), false); err != nil {
+			return nil, pathErr("stat", name, err)
+		}
 	}
 	fi, err = f.fsys.Stat(clean(name))
 	if err != nil {

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"errors"
+	"io/fs"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -50,8 +52,8 @@ func TestStoreDedupAndCorruption(t *testing.T) {
 	if err := s.Check(sum, nil); !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("corrupt chunk: %v", err)
 	}
-	if ents, _ := os.ReadDir(s.dir + "/tmp"); len(ents) != 0 {
-		t.Fatalf("temporary files left: %v", ents)
+	if left := tmpFiles(t, s.dir); len(left) != 0 {
+		t.Fatalf("temporary files left: %v", left)
 	}
 }
 
@@ -146,5 +148,112 @@ func TestPrune(t *testing.T) {
 	// a is live, c is too young, b goes.
 	if st.Removed != 1 || st.Kept != 2 || s.Has(b) || !s.Has(a) || !s.Has(c) {
 		t.Fatalf("prune %+v", st)
+	}
+}
+
+// tmpFiles lists the regular files under the store's tmp directory.
+func tmpFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	err := filepath.WalkDir(filepath.Join(dir, "tmp"), func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			out = append(out, p)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// Open removes temporary chunk files older than a day that a crashed
+// writer left, in tmp/ and in its shard directories, and keeps fresh ones
+// (another process may be writing them).
+func TestOpenRemovesStaleTemp(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := Open(dir); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-2 * staleTemp)
+	files := map[string]bool{ // path -> must survive
+		"tmp/0123456789abcdef.111":    false,
+		"tmp/ab/abcdef0123456789.222": false,
+		"tmp/ab/abcdef0123456789.333": true,
+	}
+	for name, fresh := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("partial"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if !fresh {
+			if err := os.Chtimes(p, old, old); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if _, err := Open(dir); err != nil {
+		t.Fatal(err)
+	}
+	for name, fresh := range files {
+		_, err := os.Stat(filepath.Join(dir, name))
+		if fresh != (err == nil) {
+			t.Errorf("%s: fresh=%v, stat err %v", name, fresh, err)
+		}
+	}
+}
+
+func TestMissing(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sums []Sum
+	for i := range 40 {
+		sum, _, err := s.Put(randBytes(uint64(i), 1000))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sums = append(sums, sum)
+	}
+	// Pending chunks count as there, before and after Sync.
+	if _, missing, err := s.Missing(sums); missing || err != nil {
+		t.Fatalf("pending: missing=%v err=%v", missing, err)
+	}
+	if err := s.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if _, missing, err := s.Missing(sums); missing || err != nil {
+		t.Fatalf("stored: missing=%v err=%v", missing, err)
+	}
+	if _, missing, err := s.Missing(nil); missing || err != nil {
+		t.Fatalf("none: missing=%v err=%v", missing, err)
+	}
+	// A removed chunk, and one whose shard directory does not exist.
+	if err := os.Remove(s.path(sums[17])); err != nil {
+		t.Fatal(err)
+	}
+	if got, missing, err := s.Missing(sums); !missing || err != nil || got != sums[17] {
+		t.Fatalf("removed: %v missing=%v err=%v", got, missing, err)
+	}
+	var absent Sum
+	for i := 0; ; i++ {
+		absent = SumOf([]byte{byte(i), byte(i >> 8)})
+		if _, err := os.Stat(filepath.Dir(s.path(absent))); err != nil {
+			break
+		}
+	}
+	if got, missing, err := s.Missing(append(sums[:3:3], absent)); !missing || err != nil || got != absent {
+		t.Fatalf("no shard: %v missing=%v err=%v", got, missing, err)
+	}
+	// Missing agrees with Has on every chunk.
+	for _, sum := range append(sums, absent) {
+		_, missing, _ := s.Missing([]Sum{sum})
+		if missing == s.Has(sum) {
+			t.Errorf("%s: Missing %v, Has %v", sum, missing, s.Has(sum))
+		}
 	}
 }

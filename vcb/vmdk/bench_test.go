@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/bulletproof-labs/wsvcb/vcb/vmdk"
@@ -91,6 +93,52 @@ func BenchmarkCopyAllocated(b *testing.B) {
 				if _, err := d.CopyAllocated(context.Background(), &m, workers); err != nil {
 					b.Fatal(err)
 				}
+			}
+		})
+	}
+}
+
+// BenchmarkOpenStream256 opens a 256 MiB streamOptimized image (half data,
+// half zero grains; a file on disk) through its footer and, with the
+// footer cut off, by scanning the stream's markers; each open also walks
+// the grain index once (Allocated).
+func BenchmarkOpenStream256(b *testing.B) {
+	disk := make([]byte, 256<<20)
+	r := rand.NewChaCha8([32]byte{2})
+	for off := 0; off < len(disk); off += 2 << 20 {
+		for p := off; p < off+1<<20; p += 512 {
+			r.Read(disk[p : p+256])
+		}
+	}
+	var img bytes.Buffer
+	if _, err := vmdk.WriteStreamOptimized(context.Background(), &img, bytes.NewReader(disk), int64(len(disk)), nil); err != nil {
+		b.Fatal(err)
+	}
+	disk = nil
+	dir := b.TempDir()
+	for _, c := range []struct {
+		name string
+		n    int
+	}{{"footer", img.Len()}, {"scan", img.Len() - 1536}} {
+		path := filepath.Join(dir, c.name+".vmdk")
+		if err := os.WriteFile(path, img.Bytes()[:c.n], 0o644); err != nil {
+			b.Fatal(err)
+		}
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				d, err := vmdk.Open(path)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if (d.Recovered() != nil) != (c.name == "scan") {
+					b.Fatalf("Recovered = %+v", d.Recovered())
+				}
+				var total int64
+				d.Allocated(func(off, n int64) error { total += n; return nil })
+				if total != 128<<20 {
+					b.Fatalf("allocated %d", total)
+				}
+				d.Close()
 			}
 		})
 	}

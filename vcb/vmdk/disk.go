@@ -233,6 +233,24 @@ func (d *Disk) Descriptor() *Descriptor { return d.desc }
 // Header returns the first sparse extent's header, or nil for flat disks.
 func (d *Disk) Header() *Header { return d.header }
 
+// Recovered lists the streamOptimized extents of this disk (not of its
+// parents) whose footer was missing or unusable and whose grain index was
+// rebuilt by scanning the stream (see Recovery); nil when there are none.
+// A caller that must not restore an incomplete disk checks that every
+// Recovery is Complete.
+func (d *Disk) Recovered() []Recovery {
+	var out []Recovery
+	for i, sp := range d.extents {
+		if sp.sparse != nil && sp.sparse.scan != nil {
+			r := sp.sparse.scan.rec
+			r.Extent = i
+			r.KnownBytes = min(r.KnownBytes, sp.size)
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 // CreateType is the descriptor's createType, e.g. "streamOptimized".
 func (d *Disk) CreateType() string { return d.desc.CreateType }
 

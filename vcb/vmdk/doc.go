@@ -20,6 +20,13 @@
 // yields a *FormatError wrapping ErrCorrupt or ErrUnsupported, never a
 // panic, and no structure is allocated from an unchecked header field.
 //
+// A streamOptimized image whose footer is missing or unusable (an export
+// cut short, a writer that never finished) still opens: the grain index is
+// rebuilt by scanning the stream's grain and metadata markers, in memory
+// bounded by the markers present in the file. Disk.Recovered reports what
+// was found; grains in the missing part read as errors wrapping
+// ErrTruncated (never as silent zeros), see Recovery.
+//
 // WriteStreamOptimized and WriteSparse write images that `qemu-img check`
 // accepts and `qemu-img compare` finds equal to their source, skipping
 // all-zero grains so thin disks stay thin.

@@ -15,16 +15,20 @@ var (
 	// SESPARSE extents, delta disks read without their parent, huge grains,
 	// unknown compression).
 	ErrUnsupported = errors.New("vmdk: unsupported image")
+	// ErrTruncated reports data missing because the file ends early (a
+	// transfer cut short, a writer that never finished). It wraps
+	// ErrCorrupt: errors.Is(err, ErrCorrupt) holds too.
+	ErrTruncated = fmt.Errorf("%w: truncated", ErrCorrupt)
 )
 
 // FormatError describes what is wrong with an image and where. It wraps
-// ErrCorrupt or ErrUnsupported (Kind).
+// ErrCorrupt, ErrTruncated or ErrUnsupported (Kind).
 type FormatError struct {
 	File   string // file name, if known
 	Offset int64  // byte offset of the offending structure, -1 if none
 	Field  string // structure or field, e.g. "header.grainSize"
 	Msg    string // human-readable detail
-	Kind   error  // ErrCorrupt or ErrUnsupported
+	Kind   error  // ErrCorrupt, ErrTruncated or ErrUnsupported
 }
 
 func (e *FormatError) Error() string {
@@ -36,14 +40,23 @@ func (e *FormatError) Error() string {
 		s += fmt.Sprintf(" at offset %d", e.Offset)
 	}
 	kind := "corrupt"
-	if e.Kind == ErrUnsupported {
+	switch e.Kind {
+	case ErrUnsupported:
 		kind = "unsupported"
+	case ErrTruncated:
+		kind = "truncated"
 	}
 	return fmt.Sprintf("%s: %s %s: %s", s, kind, e.Field, e.Msg)
 }
 
 // Unwrap returns the sentinel Kind.
 func (e *FormatError) Unwrap() error { return e.Kind }
+
+func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }
+
+func truncated(off int64, field, format string, args ...any) *FormatError {
+	return &FormatError{Offset: off, Field: field, Msg: fmt.Sprintf(format, args...), Kind: ErrTruncated}
+}
 
 func corrupt(off int64, field, format string, args ...any) *FormatError {
 	return &FormatError{Offset: off, Field: field, Msg: fmt.Sprintf(format, args...), Kind: ErrCorrupt}

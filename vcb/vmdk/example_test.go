@@ -93,3 +93,37 @@ func ExampleFormatError() {
 	// true true
 	// vmdk at offset 20: corrupt header.grainSize: 0 sectors is not a power of two
 }
+
+// A streamOptimized image cut short (here: the last grain, the grain
+// directory and the footer are missing) still opens: the grain index is
+// rebuilt from the stream's markers, the part before the cut reads
+// exactly, and the rest fails with ErrTruncated.
+func ExampleDisk_Recovered() {
+	disk := make([]byte, 1<<20)
+	copy(disk[100:], "first grain")
+	copy(disk[700000:], "last grain")
+	var img bytes.Buffer
+	if _, err := vmdk.WriteStreamOptimized(context.Background(), &img, bytes.NewReader(disk), int64(len(disk)), nil); err != nil {
+		panic(err)
+	}
+	// An export cut short: 600 bytes after the first grain's marker, in
+	// the second grain (grains start after the header's overhead).
+	h, _ := vmdk.ParseHeader(img.Bytes())
+	cut := img.Bytes()[:h.OverHead*vmdk.SectorSize+600]
+	d, err := vmdk.NewSparseReader(bytes.NewReader(cut), int64(len(cut)))
+	if err != nil {
+		panic(err)
+	}
+	for _, r := range d.Recovered() {
+		fmt.Println("complete:", r.Complete, "grains:", r.Grains, "known bytes:", r.KnownBytes)
+	}
+	buf := make([]byte, 11)
+	d.ReadAt(buf, 100)
+	fmt.Printf("%q\n", buf)
+	_, err = d.ReadAt(buf, 700000)
+	fmt.Println(errors.Is(err, vmdk.ErrTruncated), errors.Is(err, vmdk.ErrCorrupt))
+	// Output:
+	// complete: false grains: 1 known bytes: 65536
+	// "first grain"
+	// true true
+}

@@ -101,7 +101,7 @@ func TestReadQemuImages(t *testing.T) {
 	for _, sub := range []string{"monolithicSparse", "streamOptimized", "monolithicFlat", "twoGbMaxExtentSparse", "twoGbMaxExtentFlat"} {
 		t.Run(sub, func(t *testing.T) {
 			dir := t.TempDir()
-			size := int64(9<<20 + 4096) // not a multiple of the 64 KiB grain
+			size := int64(3<<20 + 4096) // not a multiple of the 64 KiB grain
 			raw := makeRaw(t, dir, size, 1)
 			img := filepath.Join(dir, "img.vmdk")
 			run(t, qemu, "convert", "-f", "raw", "-O", "vmdk", "-o", "subformat="+sub, raw, img)
@@ -118,7 +118,7 @@ func TestReadQemuImages(t *testing.T) {
 var writeCases = []struct {
 	size  int64
 	grain uint64
-}{{0, 0}, {512, 0}, {65536, 0}, {9<<20 + 4096, 0}, {3<<20 + 512, 1}}
+}{{0, 0}, {512, 0}, {65536, 0}, {4<<20 + 4096, 0}, {3<<20 + 512, 1}}
 
 func TestWriteStreamOptimizedQemu(t *testing.T) {
 	qemu := testenv.RequireTool(t, "qemu-img")

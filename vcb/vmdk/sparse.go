@@ -33,6 +33,9 @@ type sparseExtent struct {
 	h        *Header
 	gd       []uint32
 	gtBytes  int64
+	// scan is the grain index rebuilt from markers when a streamOptimized
+	// footer was unusable; nil otherwise (gd is then used).
+	scan *scanIndex
 	// parent supplies unallocated grains of a delta disk; parentOff is
 	// this extent's start in the virtual disk.
 	parent    io.ReaderAt
@@ -75,38 +78,68 @@ func openSparse(r io.ReaderAt, fileSize int64) (*sparseExtent, []byte, error) {
 			return nil, nil, err
 		}
 	}
-	if h.GDOffset == GDAtEnd {
-		if h, err = readFooter(r, fileSize); err != nil {
-			return nil, nil, err
-		}
-	}
 	e := &sparseExtent{r: r, fileSize: fileSize, h: h, gts: map[uint32][]uint32{}}
 	for i := range e.grains {
 		e.grains[i].index = -1
 	}
 	e.gtBytes = int64(h.NumGTEsPerGT) * 4
-	n := h.NumGTs()
-	if n > maxGDEntries {
-		return nil, nil, unsupported(12, "header.capacity", "%d grain tables exceed the limit of %d", n, maxGDEntries)
-	}
-	if n > 0 {
-		gdOff := int64(h.GDOffset) * SectorSize
-		if h.GDOffset == 0 || h.GDOffset > uint64(fileSize) || gdOff+int64(n)*4 > fileSize {
-			return nil, nil, corrupt(56, "header.gdOffset", "grain directory at sector %d with %d entries outside the file (%d bytes)", h.GDOffset, n, fileSize)
-		}
-		raw := make([]byte, n*4)
-		if _, err := readFullAt(r, raw, gdOff); err != nil {
+	if h.GDOffset != GDAtEnd {
+		if err := e.loadGD(56, "header.gdOffset"); err != nil {
 			return nil, nil, err
 		}
-		e.gd = make([]uint32, n)
-		for i := range e.gd {
-			e.gd[i] = binary.LittleEndian.Uint32(raw[i*4:])
-			if g := int64(e.gd[i]); g != 0 && g*SectorSize+e.gtBytes > fileSize {
-				return nil, nil, corrupt(gdOff+int64(i)*4, "grainDirectory", "entry %d points to sector %d beyond the file end", i, g)
-			}
-		}
+		return e, desc, nil
+	}
+	footer, ferr := readFooter(r, fileSize)
+	if ferr == nil && (footer.Capacity != h.Capacity || footer.GrainSize != h.GrainSize || footer.NumGTEsPerGT != h.NumGTEsPerGT || footer.Flags != h.Flags) {
+		ferr = corrupt(fileSize-2*SectorSize, "footer", "footer (capacity %d, grain %d, %d GTEs, flags %#x) contradicts the header (%d, %d, %d, %#x)",
+			footer.Capacity, footer.GrainSize, footer.NumGTEsPerGT, footer.Flags, h.Capacity, h.GrainSize, h.NumGTEsPerGT, h.Flags)
+	}
+	if ferr == nil {
+		e.h = footer
+		e.gtBytes = int64(footer.NumGTEsPerGT) * 4
+		ferr = e.loadGD(fileSize-2*SectorSize+56, "footer.gdOffset")
+	}
+	if ferr == nil {
+		return e, desc, nil
+	}
+	if !h.Compressed() || !h.Markers() {
+		return nil, nil, ferr
+	}
+	// No usable footer: rebuild the grain index from the stream's markers.
+	e.h, e.gd, e.gtBytes = h, nil, int64(h.NumGTEsPerGT)*4
+	if e.scan, err = scanStream(r, fileSize, h, ferr); err != nil {
+		return nil, nil, err
 	}
 	return e, desc, nil
+}
+
+// loadGD reads and checks the grain directory e.h.GDOffset points to;
+// field names the offset's origin in errors.
+func (e *sparseExtent) loadGD(fieldOff int64, field string) error {
+	h, fileSize := e.h, e.fileSize
+	n := h.NumGTs()
+	if n > maxGDEntries {
+		return unsupported(12, "header.capacity", "%d grain tables exceed the limit of %d", n, maxGDEntries)
+	}
+	if n == 0 {
+		return nil
+	}
+	gdOff := int64(h.GDOffset) * SectorSize
+	if h.GDOffset == 0 || h.GDOffset > uint64(fileSize) || gdOff+int64(n)*4 > fileSize {
+		return corrupt(fieldOff, field, "grain directory at sector %d with %d entries outside the file (%d bytes)", h.GDOffset, n, fileSize)
+	}
+	raw := make([]byte, n*4)
+	if _, err := readFullAt(e.r, raw, gdOff); err != nil {
+		return err
+	}
+	e.gd = make([]uint32, n)
+	for i := range e.gd {
+		e.gd[i] = binary.LittleEndian.Uint32(raw[i*4:])
+		if g := int64(e.gd[i]); g != 0 && g*SectorSize+e.gtBytes > fileSize {
+			return corrupt(gdOff+int64(i)*4, "grainDirectory", "entry %d points to sector %d beyond the file end", i, g)
+		}
+	}
+	return nil
 }
 
 // readFooter reads the footer of a streamOptimized image: footer marker,
@@ -146,6 +179,9 @@ func (e *sparseExtent) size() int64 { return int64(e.h.Capacity) * SectorSize }
 
 // gte returns grain table entry number g (grain index in the extent).
 func (e *sparseExtent) gte(g int64) (uint32, error) {
+	if e.scan != nil {
+		return e.scan.lookup(g, e.h.GrainBytes())
+	}
 	per := int64(e.h.NumGTEsPerGT)
 	gdi := g / per
 	if gdi >= int64(len(e.gd)) {
@@ -219,7 +255,7 @@ func (e *sparseExtent) ReadAt(p []byte, off int64) (int, error) {
 		default:
 			start := int64(gte) * SectorSize
 			if start >= e.fileSize {
-				return done, corrupt(-1, "grainTable", "grain %d at sector %d beyond the file end", g, gte)
+				return done, truncated(-1, "grainTable", "grain %d at sector %d beyond the file end (truncated file?)", g, gte)
 			}
 			m, err := e.r.ReadAt(dst, start+within)
 			if err == io.EOF { // a short last grain reads as zeros
@@ -260,7 +296,7 @@ func (e *sparseExtent) inflate(g int64, gte uint32) ([]byte, error) {
 	gb := e.h.GrainBytes()
 	start := int64(gte) * SectorSize
 	if start >= e.fileSize {
-		return nil, corrupt(-1, "grainTable", "grain %d at sector %d beyond the file end", g, gte)
+		return nil, truncated(-1, "grainTable", "grain %d at sector %d beyond the file end (truncated file?)", g, gte)
 	}
 	maxComp := 2*gb + 1024 // deflate never expands a grain this much
 	var comp []byte
@@ -274,8 +310,11 @@ func (e *sparseExtent) inflate(g int64, gte uint32) ([]byte, error) {
 		if lba != uint64(g)*e.h.GrainSize {
 			return nil, corrupt(start, "grainMarker.lba", "grain %d marker says sector %d, want %d", g, lba, uint64(g)*e.h.GrainSize)
 		}
-		if size == 0 || size > maxComp || start+12+size > e.fileSize {
+		if size == 0 || size > maxComp {
 			return nil, corrupt(start, "grainMarker.size", "compressed size %d out of range", size)
+		}
+		if start+12+size > e.fileSize {
+			return nil, truncated(start, "grainMarker.size", "grain %d of %d compressed bytes ends beyond the file end (truncated file?)", g, size)
 		}
 		comp = make([]byte, size)
 		if _, err := readFullAt(e.r, comp, start+12); err != nil {
@@ -290,13 +329,7 @@ func (e *sparseExtent) inflate(g int64, gte uint32) ([]byte, error) {
 		comp = comp[:n]
 	}
 	out := make([]byte, gb)
-	var zr io.Reader
-	if z, err := zlib.NewReader(bytes.NewReader(comp)); err == nil {
-		zr = z
-	} else { // some writers emit raw deflate
-		zr = flate.NewReader(bytes.NewReader(comp))
-	}
-	n, err := io.ReadFull(zr, out)
+	n, err := inflateInto(out, comp)
 	last := (g+1)*gb >= e.size()
 	if err == io.ErrUnexpectedEOF && last {
 		err = nil // a short last grain is zero-padded
@@ -307,10 +340,42 @@ func (e *sparseExtent) inflate(g int64, gte uint32) ([]byte, error) {
 	return out, nil
 }
 
+// Decompressors are reused: each holds a 32 KiB window and tables that
+// would otherwise be allocated per grain.
+var zlibPool, flatePool sync.Pool
+
+// inflateInto decompresses comp (zlib, or raw deflate as some writers
+// emit) into out and returns the bytes produced, like io.ReadFull.
+func inflateInto(out, comp []byte) (int, error) {
+	br := bytes.NewReader(comp)
+	if z, ok := zlibPool.Get().(io.ReadCloser); ok {
+		if z.(zlib.Resetter).Reset(br, nil) == nil {
+			defer zlibPool.Put(z)
+			return io.ReadFull(z, out)
+		}
+		zlibPool.Put(z)
+	} else if z, err := zlib.NewReader(br); err == nil {
+		defer zlibPool.Put(z)
+		return io.ReadFull(z, out)
+	}
+	br.Reset(comp)
+	f, ok := flatePool.Get().(io.ReadCloser)
+	if ok {
+		f.(flate.Resetter).Reset(br, nil)
+	} else {
+		f = flate.NewReader(br)
+	}
+	defer flatePool.Put(f)
+	return io.ReadFull(f, out)
+}
+
 // allocated calls fn for each run of allocated (non-zero) grains, in bytes
 // relative to the extent.
 func (e *sparseExtent) allocated(fn func(off, n int64) error) error {
 	gb := e.h.GrainBytes()
+	if e.scan != nil {
+		return e.scan.allocated(gb, e.size(), fn)
+	}
 	total := (e.size() + gb - 1) / gb
 	runStart, runLen := int64(-1), int64(0)
 	flush := func() error {
@@ -356,7 +421,7 @@ func readFullAt(r io.ReaderAt, b []byte, off int64) (int, error) {
 		return n, nil
 	}
 	if err == nil || err == io.EOF {
-		return n, corrupt(off, "file", "short read: %d of %d bytes (truncated file?)", n, len(b))
+		return n, truncated(off, "file", "short read: %d of %d bytes (truncated file?)", n, len(b))
 	}
 	return n, err
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"golang.org/x/sys/unix"
 )
@@ -74,6 +75,19 @@ func loopBacking(dev string) string {
 		return ""
 	}
 	return string(trimNL(b))
+}
+
+// loopsBackedBy lists the loop devices whose backing file is file.
+func loopsBackedBy(file string) []string {
+	ms, _ := filepath.Glob("/sys/block/loop*/loop/backing_file")
+	var devs []string
+	for _, m := range ms {
+		b, err := os.ReadFile(m)
+		if err == nil && string(trimNL(b)) == file {
+			devs = append(devs, "/dev/"+filepath.Base(filepath.Dir(filepath.Dir(m))))
+		}
+	}
+	return devs
 }
 
 func baseName(p string) string {

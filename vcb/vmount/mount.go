@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -35,12 +37,12 @@ func (m *Manager) MountFS(s *State) (err error) {
 	if err := m.Save(s); err != nil {
 		return err
 	}
-	fstype, data := s.FSType, ""
+	fstype, data := KernelFSType(s.FSType), ""
 	switch fstype {
-	case "ext4", "ext3", "ext2":
-		fstype, data = "ext4", "noload" // never replay a snapshot's journal
-	case "fat12", "fat16", "fat32", "vfat":
-		fstype, data = "vfat", "utf8"
+	case "ext4":
+		data = "noload" // never replay a snapshot's journal
+	case "vfat":
+		data = "utf8"
 	}
 	flags := uintptr(unix.MS_RDONLY | unix.MS_NODEV | unix.MS_NOSUID | unix.MS_NOEXEC)
 	if err := unix.Mount(dev, s.Dir, fstype, flags, data); err != nil {
@@ -54,7 +56,7 @@ func (m *Manager) MountFS(s *State) (err error) {
 }
 
 func (m *Manager) undoMount(s *State) {
-	if s.Mounted || IsMountpoint(s.Dir) && s.LoopDev != "" && mountSource(s.Dir) == s.LoopDev {
+	if s.LoopDev != "" && mountSource(s.Dir) == s.LoopDev {
 		unmount(s.Dir)
 		s.Mounted = false
 	}
@@ -68,25 +70,37 @@ func (m *Manager) undoMount(s *State) {
 }
 
 // Unmount undoes everything recorded for the mount on dir: the file
-// system mount, the loop device, the FUSE mount and its server process
-// (signalled only if its command line still names the FUSE directory),
-// then removes the state. It works after a crash of the mounting process.
+// system mount (the loop device's in ModeKernel, the FUSE tree's in
+// ModeFUSE; a foreign mount stacked on dir is left alone), the loop
+// device, the flat-file FUSE mount and the FUSE server process (the PID
+// recorded and any process whose command line names the state's FUSE
+// directory, each signalled only while it still does), then removes the
+// state. It works after a crash of the mounting process, at any step.
 func (m *Manager) Unmount(dir string) error {
 	s, err := m.Load(dir)
 	if err != nil {
 		return err
 	}
+	// The FUSE directory selects processes to signal and loop devices to
+	// detach: accept only what NewState makes.
+	if want := filepath.Join(m.dir(), key(s.Dir)+".fuse"); s.FuseDir != want {
+		return fmt.Errorf("vmount: state file %s: FUSE directory %q, want %q", m.statePath(s.Dir), s.FuseDir, want)
+	}
 	var errs []error
-	if IsMountpoint(s.Dir) {
-		if src := mountSource(s.Dir); s.LoopDev == "" || src == s.LoopDev {
-			if err := unmount(s.Dir); err != nil {
-				errs = append(errs, err)
-			}
+	loops := loopsBackedBy(filepath.Join(s.FuseDir, DiskFileName))
+	for range 8 { // ours may be stacked (a step redone after a crash)
+		src := mountSource(s.Dir)
+		if src == "\x00" || !ownsMount(s, src) && !slices.Contains(loops, src) {
+			break
+		}
+		if err := unmount(s.Dir); err != nil {
+			errs = append(errs, err)
+			break
 		}
 	}
-	if s.LoopDev != "" && loopBacking(s.LoopDev) == filepath.Join(s.FuseDir, DiskFileName) {
-		if err := DetachLoop(s.LoopDev); err != nil {
-			errs = append(errs, fmt.Errorf("vmount: detach %s: %w", s.LoopDev, err))
+	for _, dev := range loops { // s.LoopDev, or one attached just before a crash
+		if err := DetachLoop(dev); err != nil {
+			errs = append(errs, fmt.Errorf("vmount: detach %s: %w", dev, err))
 		}
 	}
 	if IsMountpoint(s.FuseDir) {
@@ -94,8 +108,8 @@ func (m *Manager) Unmount(dir string) error {
 			errs = append(errs, err)
 		}
 	}
-	if s.FusePID > 0 {
-		if err := stopServer(s.FusePID, s.FuseDir); err != nil {
+	for _, pid := range serverPIDs(s) {
+		if err := stopServer(pid, s.FuseDir); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -105,6 +119,49 @@ func (m *Manager) Unmount(dir string) error {
 	os.Remove(s.FuseDir)
 	os.Remove(s.FuseDir + ".log") // the CLI's server log
 	return os.Remove(m.statePath(s.Dir))
+}
+
+// ownsMount reports whether the mount with source src on s.Dir is ours.
+func ownsMount(s *State, src string) bool {
+	if s.Mode == ModeFUSE {
+		return src == TreeFSName
+	}
+	return s.LoopDev != "" && src == s.LoopDev
+}
+
+// serverPIDs lists the FUSE server processes of s: the PID recorded and
+// every other process whose command line has s.FuseDir as an argument
+// (a server started just before a crash, before its PID was saved).
+func serverPIDs(s *State) []int {
+	var pids []int
+	if s.FusePID > 0 {
+		pids = append(pids, s.FusePID)
+	}
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == s.FusePID || pid == os.Getpid() {
+			continue
+		}
+		if namesDir(pid, s.FuseDir) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// namesDir reports whether process pid has dir as a command-line argument.
+func namesDir(pid int, dir string) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	if err != nil {
+		return false
+	}
+	for _, a := range strings.Split(string(b), "\x00") {
+		if a == dir {
+			return true
+		}
+	}
+	return false
 }
 
 // unmount unmounts dir, lazily if it is busy or its FUSE server is gone.
@@ -120,13 +177,10 @@ func unmount(dir string) error {
 }
 
 // stopServer waits for the FUSE server to exit after its unmount, then
-// signals it, but only while /proc/PID/cmdline still names fuseDir (the
-// PID may have been reused).
+// signals it, but only while /proc/PID/cmdline still has fuseDir as an
+// argument (the PID may have been reused).
 func stopServer(pid int, fuseDir string) error {
-	owns := func() bool {
-		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
-		return err == nil && strings.Contains(string(b), fuseDir)
-	}
+	owns := func() bool { return namesDir(pid, fuseDir) }
 	for _, sig := range []syscall.Signal{0, syscall.SIGTERM, syscall.SIGKILL} {
 		if sig != 0 && owns() {
 			syscall.Kill(pid, sig)
@@ -151,17 +205,24 @@ func mountSource(dir string) string {
 		return "\x00"
 	}
 	defer f.Close()
+	return parseMountSource(f, dir)
+}
+
+// parseMountSource finds the source of the last mount on dir in a
+// mountinfo table (proc(5)), or returns "\x00".
+func parseMountSource(r io.Reader, dir string) string {
 	src := "\x00"
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
+		fields := strings.Split(sc.Text(), " ") // the kernel escapes spaces, tabs, newlines and backslashes
 		if len(fields) < 10 || unescape(fields[4]) != dir {
 			continue
 		}
-		for i, f := range fields {
-			if f == "-" && i+2 < len(fields) {
+		for i := 6; i+2 < len(fields); i++ { // optional fields, "-", type, source
+			if fields[i] == "-" {
 				src = unescape(fields[i+2])
+				break
 			}
 		}
 	}

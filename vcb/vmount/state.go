@@ -25,8 +25,9 @@ type State struct {
 	Partition int       `json:"partition"` // 0: whole disk
 	Offset    int64     `json:"offset"`    // partition start in bytes
 	Size      int64     `json:"size"`      // partition size in bytes
-	FSType    string    `json:"fsType"`    // ext4, vfat
-	FuseDir   string    `json:"fuseDir"`   // FUSE mountpoint holding DiskFileName
+	FSType    string    `json:"fsType"`    // as vcb/browse names it: ext4, fat16, fat32
+	Mode      string    `json:"mode"`      // ModeKernel ("" in old files) or ModeFUSE
+	FuseDir   string    `json:"fuseDir"`   // FUSE mountpoint holding DiskFileName (ModeKernel); names the server in both modes
 	FusePID   int       `json:"fusePid"`   // FUSE server process, 0 if in-process
 	LoopDev   string    `json:"loopDev"`   // /dev/loopN once attached
 	Mounted   bool      `json:"mounted"`   // Dir is mounted
@@ -41,6 +42,9 @@ type Manager struct {
 func (m *Manager) dir() string {
 	if m == nil || m.StateDir == "" {
 		return DefaultStateDir
+	}
+	if abs, err := filepath.Abs(m.StateDir); err == nil {
+		return abs // the FUSE directory names the server process: one spelling
 	}
 	return m.StateDir
 }
