@@ -243,7 +243,7 @@ func TestKernelProcPidRootShowsOpenersNamespace(t *testing.T) {
 	if _, err := fs.Set(context.Background(), "net.ipv4.tcp_sack", nsVal); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("ip", "netns", "exec", ns, "sleep", "30")
+	cmd := exec.Command("ip", "netns", "exec", ns, "sleep", "300")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -255,11 +255,13 @@ func TestKernelProcPidRootShowsOpenersNamespace(t *testing.T) {
 	if err := syscall.Stat("/run/netns/"+ns, &want); err != nil {
 		t.Fatal(err)
 	}
-	for i := 0; ; i++ {
+	// The deadline is a guard (fork, setns and exec can take a while on
+	// a loaded machine), not a pace.
+	for deadline := time.Now().Add(time.Minute); ; {
 		if err := syscall.Stat(fmt.Sprintf("/proc/%d/ns/net", pid), &got); err == nil && got.Ino == want.Ino && got.Dev == want.Dev {
 			break
 		}
-		if i > 500 {
+		if time.Now().After(deadline) {
 			t.Fatal("child never entered the namespace")
 		}
 		time.Sleep(10 * time.Millisecond)

@@ -184,11 +184,17 @@ func (r *restore) run(ctx context.Context) (*RestoreResult, error) {
 		res.Replaced = existing[0].MoRef
 	}
 	vmxRel := r.name + "/" + r.name + ".vmx"
-	if _, err := r.ds.Stat(ctx, vmxRel); err == nil {
-		if !r.o.Overwrite {
-			return nil, errf("restore", r.name, ErrExists, "%s exists on the datastore", r.ds.Path(vmxRel))
-		}
-		if err := r.deleteDir(ctx); err != nil {
+	_, statErr := r.ds.Stat(ctx, vmxRel)
+	if statErr == nil && !r.o.Overwrite {
+		return nil, errf("restore", r.name, ErrExists, "%s exists on the datastore", r.ds.Path(vmxRel))
+	}
+	// A replaced VM's files go with it, but not always before its Destroy
+	// task reports success (vcsim removes them in a task of its own, still
+	// running then), and whatever Stat saw may be gone a moment later: so
+	// delete the directory after any replacement too, and take "not found"
+	// as done.
+	if statErr == nil || res.Replaced != "" {
+		if err := r.deleteDir(ctx); err != nil && !types.IsFileNotFound(err) {
 			return nil, r.fail(ErrRestore, fmt.Errorf("removing old directory: %w", err))
 		}
 	}

@@ -35,6 +35,16 @@ type watchOpts struct {
 
 // cmdWatch is the "watch" subcommand. It returns the exit status.
 func cmdWatch(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	return watchMain(ctx, args, stdout, stderr, nil)
+}
+
+// watchMain is cmdWatch stopping when ctx is done. opened, when not nil, is
+// called with the live source once it captures, before the first read:
+// traffic from then on is seen, so a test starts its traffic there instead
+// of guessing how long opening takes.
+func watchMain(ctx context.Context, args []string, stdout, stderr io.Writer, opened func(*live.Source)) int {
 	fs := flag.NewFlagSet("watch", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, watchUsage); fs.PrintDefaults() }
@@ -74,6 +84,9 @@ func cmdWatch(args []string, stdout, stderr io.Writer) int {
 		}
 		defer ls.Close()
 		src = ls
+		if opened != nil {
+			opened(ls)
+		}
 	} else {
 		f, err := tcpwin.Open(*file)
 		if err != nil {
@@ -83,8 +96,6 @@ func cmdWatch(args []string, stdout, stderr io.Writer) int {
 		defer f.Close()
 		src = f
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
 	if *duration > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, *duration)

@@ -30,9 +30,13 @@ type MiddleboxConfig struct {
 
 // Stats are the middlebox counters.
 type Stats struct {
-	Forwarded   [2]uint64 // frames sent on, [0] client->server, [1] server->client
-	Bytes       [2]uint64
-	SYNs        uint64 // SYN and SYN-ACK segments seen
+	Forwarded [2]uint64 // frames sent on, [0] client->server, [1] server->client
+	Bytes     [2]uint64
+	SYNs      uint64 // SYN and SYN-ACK segments seen
+	// ClientSYNs counts the SYNs (not SYN-ACKs) seen client->server: one
+	// per connection, more when the client retransmitted one (every copy
+	// is edited again, so compare edit counts with this, not with 1).
+	ClientSYNs  uint64
 	Rewritten   uint64 // window-scale shifts rewritten
 	Stripped    uint64 // window-scale options stripped
 	SendErrors  uint64
@@ -56,6 +60,7 @@ type Middlebox struct {
 	forward  [2]atomic.Uint64
 	bytes    [2]atomic.Uint64
 	syns     atomic.Uint64
+	cliSYNs  atomic.Uint64
 	rewrites atomic.Uint64
 	strips   atomic.Uint64
 	sendErrs atomic.Uint64
@@ -129,6 +134,9 @@ func (m *Middlebox) reader(i int, dir Direction, q chan<- queued) {
 		copy(frame, buf[:n])
 		if e := RewriteFrame(frame, dir, m.cfg.Rules); e.SYN {
 			m.syns.Add(1)
+			if dir == ClientToServer && !e.ACK {
+				m.cliSYNs.Add(1)
+			}
 			if e.Rewritten {
 				m.rewrites.Add(1)
 			}
@@ -197,6 +205,7 @@ func (m *Middlebox) Edits() []Edit {
 func (m *Middlebox) Stats() Stats {
 	s := Stats{
 		SYNs:       m.syns.Load(),
+		ClientSYNs: m.cliSYNs.Load(),
 		Rewritten:  m.rewrites.Load(),
 		Stripped:   m.strips.Load(),
 		SendErrors: m.sendErrs.Load(),

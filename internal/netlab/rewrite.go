@@ -99,6 +99,7 @@ func (r Rule) matches(dir Direction, shift int) bool {
 // Edit reports what RewriteFrame did to a frame.
 type Edit struct {
 	SYN       bool // the frame is a TCP SYN or SYN-ACK
+	ACK       bool // ... a SYN-ACK
 	OldShift  int  // shift found, -1 if no window-scale option
 	NewShift  int  // shift after the edit, -1 if stripped or absent
 	Rewritten bool // shift byte changed
@@ -203,7 +204,7 @@ func RewriteFrame(frame []byte, dir Direction, rules []Rule) Edit {
 	if !ok || len(seg) < 20 || seg[13]&0x02 == 0 {
 		return e
 	}
-	e.SYN = true
+	e.SYN, e.ACK = true, seg[13]&0x10 != 0
 	at := wscaleOffset(seg)
 	if at < 0 {
 		return e

@@ -23,8 +23,8 @@ func TestRewriteFrame(t *testing.T) {
 	}{
 		{"seed 6->0", 6, ClientToServer, []Rule{Rewrite(ClientToServer, 6, 0)}, Edit{SYN: true, OldShift: 6, NewShift: 0, Rewritten: true}, 0},
 		{"no match other shift", 7, ClientToServer, []Rule{Rewrite(ClientToServer, 6, 0)}, Edit{SYN: true, OldShift: 7, NewShift: 7}, 7},
-		{"other direction", 6, ServerToClient, []Rule{Rewrite(ClientToServer, 6, 0)}, Edit{SYN: true, OldShift: 6, NewShift: 6}, 6},
-		{"any -> 3", 10, ServerToClient, []Rule{Rewrite(BothDirections, AnyShift, 3)}, Edit{SYN: true, OldShift: 10, NewShift: 3, Rewritten: true}, 3},
+		{"other direction", 6, ServerToClient, []Rule{Rewrite(ClientToServer, 6, 0)}, Edit{SYN: true, ACK: true, OldShift: 6, NewShift: 6}, 6},
+		{"any -> 3", 10, ServerToClient, []Rule{Rewrite(BothDirections, AnyShift, 3)}, Edit{SYN: true, ACK: true, OldShift: 10, NewShift: 3, Rewritten: true}, 3},
 		{"above 2 keeps 2", 2, ClientToServer, []Rule{SeedRule}, Edit{SYN: true, OldShift: 2, NewShift: 2}, 2},
 		{"above 2 rewrites 7", 7, ClientToServer, []Rule{SeedRule}, Edit{SYN: true, OldShift: 7, NewShift: 0, Rewritten: true}, 0},
 		{"strip", 7, ClientToServer, []Rule{Strip(ClientToServer)}, Edit{SYN: true, OldShift: 7, NewShift: -1, Stripped: true}, -1},

@@ -40,6 +40,12 @@ func TestSeedReproduction(t *testing.T) {
 		return r
 	}
 
+	// once reports whether the middlebox edited every SYN the client sent
+	// (one, or more if the client retransmitted it: each copy is edited).
+	once := func(edits uint64, r CaseResult) bool {
+		return r.Stats.ClientSYNs >= 1 && edits == r.Stats.ClientSYNs
+	}
+
 	healthy := run("healthy")
 	if healthy.Stats.Rewritten+healthy.Stats.Stripped != 0 {
 		t.Errorf("healthy: middlebox edited SYNs: %+v", healthy.Stats)
@@ -53,8 +59,8 @@ func TestSeedReproduction(t *testing.T) {
 	if rw.ClientSYN <= 2 {
 		t.Skipf("this kernel's client offers shift %d: the seed rule does not fire", rw.ClientSYN)
 	}
-	if rw.Stats.Rewritten != 1 {
-		t.Errorf("rewritten: want exactly one rewrite, got %+v", rw.Stats)
+	if !once(rw.Stats.Rewritten, rw) {
+		t.Errorf("rewritten: want the client's SYN rewritten (once per SYN sent), got %+v", rw.Stats)
 	}
 	if rw.Bulk.Server.SndWScale != 0 || rw.Bulk.Client.RcvWScale != rw.ClientSYN {
 		t.Errorf("rewritten: server applies shift %d to the client's windows, client scales by %d; want 0 and %d",
@@ -69,12 +75,12 @@ func TestSeedReproduction(t *testing.T) {
 	// The seed verbatim: the client offers 6 (TCP_WINDOW_CLAMP keeps
 	// autotuning, so its first windows are small) and 6 becomes 0.
 	r6 := run("rewritten-6to0")
-	if r6.ClientSYN != 6 || r6.Stats.Rewritten != 1 || r6.Bulk.BytesPerSec() > hb/5 {
+	if r6.ClientSYN != 6 || !once(r6.Stats.Rewritten, r6) || r6.Bulk.BytesPerSec() > hb/5 {
 		t.Errorf("rewritten-6to0: SYN shift %d, %+v, %.0f B/s vs healthy %.0f", r6.ClientSYN, r6.Stats, r6.Bulk.BytesPerSec(), hb)
 	}
 
 	sc := run("strip-client")
-	if sc.Stats.Stripped != 1 || sc.Bulk.Client.WScaleOK || sc.Bulk.Server.WScaleOK {
+	if !once(sc.Stats.Stripped, sc) || sc.Bulk.Client.WScaleOK || sc.Bulk.Server.WScaleOK {
 		t.Errorf("strip-client: want scaling off on both ends: %+v", sc)
 	}
 
@@ -97,7 +103,7 @@ func TestSeedReproduction(t *testing.T) {
 	// client may still offer a large shift. Check consistency, not luck.
 	fix2 := run("fix-smallbufs")
 	if fix2.ClientSYN > 2 {
-		if fix2.Stats.Rewritten != 1 || fix2.Bulk.BytesPerSec() > hb/5 {
+		if !once(fix2.Stats.Rewritten, fix2) || fix2.Bulk.BytesPerSec() > hb/5 {
 			t.Errorf("fix-smallbufs: shift %d should still be rewritten and slow: %+v %v", fix2.ClientSYN, fix2.Stats, fix2.Bulk)
 		}
 	} else {
