@@ -117,9 +117,7 @@ func TestBrowseCommands(t *testing.T) {
 func TestMountRoot(t *testing.T) {
 	testenv.RequireRoot(t)
 	testenv.RequireTool(t, "qemu-img")
-	if _, err := os.Stat("/dev/fuse"); err != nil {
-		t.Skip("no /dev/fuse")
-	}
+	testenv.RequirePath(t, "/dev/fuse")
 	t.Parallel()
 	disk := testDisk(t)
 	bin := filepath.Join(t.TempDir(), "vmmount")

@@ -47,6 +47,15 @@ func RequireTool(t testing.TB, name string) string {
 	return p
 }
 
+// RequirePath skips the test unless path exists (a device such as
+// /dev/fuse); in CI, where .ci/run provides it, it fails.
+func RequirePath(t testing.TB, path string) {
+	t.Helper()
+	if _, err := os.Stat(path); err != nil {
+		unmet(t, path+" is missing")
+	}
+}
+
 // ModuleRoot returns the directory holding go.mod.
 func ModuleRoot(t testing.TB) string {
 	t.Helper()

@@ -237,9 +237,7 @@ func requireMount(t testing.TB) {
 	t.Helper()
 	testenv.RequireRoot(t)
 	testenv.RequireTool(t, "qemu-img")
-	if _, err := os.Stat("/dev/fuse"); err != nil {
-		t.Skip("no /dev/fuse")
-	}
+	testenv.RequirePath(t, "/dev/fuse")
 }
 
 // checkClean fails if anything of the mount on dir with state in stateDir
