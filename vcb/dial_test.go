@@ -3,6 +3,7 @@ package vcb_test
 import (
 	"context"
 	"errors"
+	"github.com/vmware/govmomi/vim25/soap"
 	"os"
 	"path/filepath"
 	"strings"
@@ -40,6 +41,19 @@ func TestDialTLS(t *testing.T) {
 				t.Fatal(err)
 			}
 			c.CAFile = f
+		},
+		// A trusted certificate is accepted whatever the thumbprint, as
+		// govmomi does.
+		"ca+other-thumbprint": func(c *vcb.Config) {
+			f, err := sim.Server.CertificateFile()
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.CAFile = f
+			c.Thumbprint = wrong.Thumbprint
+		},
+		"sha256-thumbprint": func(c *vcb.Config) {
+			c.Thumbprint = soap.ThumbprintSHA256(sim.Server.Certificate())
 		},
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package vcb
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -81,6 +82,16 @@ func (c *Client) getRanges(ctx context.Context, u *url.URL, pieces []Extent, dst
 		}
 		filled[i] = true
 	}
+	// The closing boundary: nothing more was sent. Reading the body to
+	// its end also lets the transport reuse the connection (a body
+	// closed early costs the next request a new TLS handshake).
+	if _, err := mr.NextPart(); err != io.EOF {
+		if err == nil {
+			err = errors.New("more parts than ranges requested")
+		}
+		return 1, fmt.Errorf("multi-range response: %w", err)
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 4096))
 	return 1, nil
 }
 
