@@ -46,6 +46,7 @@ type Source struct {
 
 	// State of the single reader (Next), used under fdMu's read lock.
 	buf    []byte // ModeRecv frame buffer
+	oob    []byte // ModeRecv control messages (the SO_TIMESTAMPNS time)
 	ring   *ring  // ModeRing
 	lent   bool   // the last segment returned aliases the ring
 	pfds   [2]unix.PollFd
@@ -147,6 +148,10 @@ func open(ifname string, c Config, useRing bool) (_ *Source, ringFailed bool, _ 
 		}
 	} else {
 		_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, c.BufferSize)
+		// The kernel's receive time with each frame, as the ring has:
+		// the time of the read would bunch up a stalled reader's
+		// segments and hide the round trips the diagnosis measures.
+		_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1)
 	}
 	if efd, err = unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK); err != nil {
 		return fail("eventfd", err)
@@ -214,8 +219,7 @@ func (s *Source) next1() (seg *tcpwin.Segment, err error, again bool) {
 	if s.ring != nil {
 		data, wire, ts, vlan, err = s.ring.next()
 	} else {
-		data, wire, err = s.recv()
-		ts = time.Now()
+		data, wire, ts, err = s.recv()
 	}
 	if err != nil {
 		return nil, &tcpwin.InputError{Name: s.name, Frame: int(s.frames), Err: err}, false
