@@ -110,37 +110,45 @@ func (c *ext4Check) inode(ino uint64) ([]byte, error) {
 
 // extent is one leaf extent: file block, length, disk block.
 type extent struct {
-	file  uint64
-	count uint64
-	disk  uint64
+	file   uint64
+	count  uint64
+	disk   uint64
+	uninit bool // allocated but unwritten: reads as zeros
 }
 
-// check validates inode ino (once) and returns its mode and extents.
+// check validates inode ino and returns its mode, size and extents.
 func (c *ext4Check) check(ino uint64) (mode uint16, size uint64, exts []extent, err error) {
+	mode, _, size, exts, err = c.load(ino)
+	return mode, size, exts, err
+}
+
+// load validates inode ino and returns its mode, flags, size and extents.
+func (c *ext4Check) load(ino uint64) (mode uint16, flags uint32, size uint64, exts []extent, err error) {
 	b, err := c.inode(ino)
 	if err != nil {
-		return 0, 0, nil, err
+		return 0, 0, 0, nil, err
 	}
 	le := binary.LittleEndian
 	mode = le.Uint16(b[0:])
 	size = uint64(le.Uint32(b[4:])) | uint64(le.Uint32(b[0x6c:]))<<32
-	if le.Uint32(b[0x20:])&inodeFlagExtent != 0 {
+	flags = le.Uint32(b[0x20:])
+	if flags&inodeFlagExtent != 0 {
 		nodes := 0
 		if exts, err = c.walk(ino, b[0x28:0x28+60], -1, &nodes); err != nil {
-			return 0, 0, nil, err
+			return 0, 0, 0, nil, err
 		}
 	}
 	switch mode & 0xf000 {
 	case 0x4000:
 		if size > maxDirBytes {
-			return 0, 0, nil, c.fail(ino, "size", "directory of %d bytes (limit %d)", size, maxDirBytes)
+			return 0, 0, 0, nil, c.fail(ino, "size", "directory of %d bytes (limit %d)", size, maxDirBytes)
 		}
 	case 0xa000:
 		if size > maxLinkBytes {
-			return 0, 0, nil, c.fail(ino, "size", "symbolic link of %d bytes", size)
+			return 0, 0, 0, nil, c.fail(ino, "size", "symbolic link of %d bytes", size)
 		}
 	}
-	return mode, size, exts, nil
+	return mode, flags, size, exts, nil
 }
 
 // walk validates an extent tree node (depth must be want, or any at the
@@ -161,15 +169,15 @@ func (c *ext4Check) walk(ino uint64, b []byte, want int, nodes *int) ([]extent, 
 	for i := range entries {
 		e := b[12+12*i:]
 		if depth == 0 {
-			n := uint64(le.Uint16(e[4:]))
+			n, uninit := uint64(le.Uint16(e[4:])), false
 			if n > 32768 {
-				n -= 32768 // uninitialized extent
+				n, uninit = n-32768, true // uninitialized extent
 			}
 			disk := uint64(le.Uint16(e[6:]))<<32 | uint64(le.Uint32(e[8:]))
 			if disk >= c.blocks || n > c.blocks-disk {
 				return nil, c.fail(ino, "extents", "blocks %d+%d outside %d blocks", disk, n, c.blocks)
 			}
-			out = append(out, extent{uint64(le.Uint32(e[0:])), n, disk})
+			out = append(out, extent{uint64(le.Uint32(e[0:])), n, disk, uninit})
 			continue
 		}
 		child := uint64(le.Uint16(e[8:]))<<32 | uint64(le.Uint32(e[4:]))
@@ -272,40 +280,47 @@ func (c *ext4Check) checkInode(ino uint64) error {
 // checkPath validates the inodes go-diskfs reads to resolve name (an
 // fs.FS path) and, when listing, those of the directory's entries.
 func (c *ext4Check) checkPath(name string, listing bool) error {
+	_, err := c.resolve(name, listing)
+	return err
+}
+
+// resolve is checkPath that also returns name's inode (0 when a
+// component is missing).
+func (c *ext4Check) resolve(name string, listing bool) (uint64, error) {
 	ino := uint64(ext4RootInode)
 	if err := c.checkInode(ino); err != nil {
-		return err
+		return 0, err
 	}
 	if name != "." {
 		for _, comp := range strings.Split(path.Clean(name), "/") {
 			ents, err := c.dir(ino)
 			if err != nil {
-				return err
+				return 0, err
 			}
 			next, ok := ents[comp]
 			if !ok {
-				return nil // go-diskfs reports the missing name
+				return 0, nil // go-diskfs reports the missing name
 			}
 			if err := c.checkInode(next); err != nil {
-				return err
+				return 0, err
 			}
 			ino = next
 		}
 	}
 	if !listing {
-		return nil
+		return ino, nil
 	}
 	ents, err := c.dir(ino)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	for n, e := range ents {
 		if n == "." || n == ".." {
 			continue
 		}
 		if err := c.checkInode(e); err != nil {
-			return err
+			return 0, err
 		}
 	}
-	return nil
+	return ino, nil
 }

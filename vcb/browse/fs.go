@@ -27,8 +27,14 @@ func pathErr(op, name string, err error) error {
 func (f *FS) Open(name string) (file fs.File, err error) {
 	defer recoverTo(&err)
 	if f.ext != nil {
-		if err := f.ext.checkPath(clean(name), false); err != nil {
+		ino, err := f.ext.resolve(clean(name), false)
+		if err != nil {
 			return nil, pathErr("open", name, err)
+		}
+		if ino != 0 {
+			if file, ok, err := f.openExtents(name, ino); ok || err != nil {
+				return file, err
+			}
 		}
 	}
 	file, err = f.fsys.Open(clean(name))
@@ -36,6 +42,33 @@ func (f *FS) Open(name string) (file fs.File, err error) {
 		return nil, pathErr("open", name, err)
 	}
 	return safeFile{file}, nil
+}
+
+// openExtents opens a regular ext4 file mapped by extents (ok false for
+// other inodes, which go-diskfs reads). The file information comes from
+// go-diskfs.
+func (f *FS) openExtents(name string, ino uint64) (file fs.File, ok bool, err error) {
+	r, err := f.ext.fileReader(ino)
+	if err != nil {
+		return nil, false, pathErr("open", name, err)
+	}
+	if r == nil {
+		return nil, false, nil
+	}
+	var info fs.FileInfo
+	if df, err := f.fsys.Open(clean(name)); err == nil {
+		info, err = df.Stat()
+		df.Close()
+		if err != nil {
+			info = nil
+		}
+	}
+	if info == nil {
+		if info, err = f.fsys.Stat(clean(name)); err != nil {
+			return nil, false, pathErr("open", name, err)
+		}
+	}
+	return &extentFile{r: r, info: info}, true, nil
 }
 
 // ReadDir lists a directory sorted by name (fs.ReadDirFS), without "." and "..".
