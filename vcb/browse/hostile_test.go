@@ -217,6 +217,13 @@ func buildSeeds(t testing.TB) [][]byte {
 	os.MkdirAll(filepath.Join(src, "etc", "deep", "er"), 0o755)
 	os.WriteFile(filepath.Join(src, "etc", "hostname"), []byte("backup-vm\n"), 0o644)
 	os.WriteFile(filepath.Join(src, "etc", "deep", "er", "big.bin"), bytes.Repeat([]byte("0123456789abcdef"), 400), 0o644)
+	// a sparse file (mkfs.ext4 -d keeps its holes): extents with gaps.
+	if sp, err := os.Create(filepath.Join(src, "etc", "sparse.bin")); err == nil {
+		sp.WriteAt([]byte("middle"), 5000)
+		sp.WriteAt([]byte("end"), 9000)
+		sp.Truncate(20000)
+		sp.Close()
+	}
 	vfat, mcopy := testenv.RequireTool(t, "mkfs.vfat"), testenv.RequireTool(t, "mcopy")
 	ext4 := testenv.RequireTool(t, "mkfs.ext4")
 	var seeds [][]byte
@@ -298,10 +305,22 @@ func browseSparse(t *testing.T, d *sparseDisk) {
 				return fs.SkipAll
 			}
 			if de.Type().IsRegular() {
-				if f, err := fsys.Open(p); err == nil {
-					io.CopyN(io.Discard, f, 1<<20)
-					f.Close()
+				f, err := fsys.Open(p)
+				if err != nil {
+					return nil
 				}
+				io.CopyN(io.Discard, f, 1<<20)
+				if ra, ok := f.(io.ReaderAt); ok {
+					// ext4 files read from their extents: at the end, in
+					// the middle and far past it.
+					buf := make([]byte, 4096)
+					for _, off := range []int64{0, 1 << 20, 1<<40 + 7} {
+						if _, err := ra.ReadAt(buf, off); err != io.EOF {
+							checkTyped(t, "ReadAt", err)
+						}
+					}
+				}
+				f.Close()
 			}
 			return nil
 		})

@@ -88,11 +88,21 @@ var ext4Files = map[string]string{
 	"home/user/dir/x/y.txt": "y\n",
 }
 
+// ext4Sparse is the content of ext4SparseName in the ext4 test image: 1
+// MiB of holes around 8 KiB of data at 300 KiB.
+var ext4Sparse = func() string {
+	b := make([]byte, 1<<20)
+	copy(b[300<<10:], blob(8192, 11))
+	return string(b)
+}()
+
+const ext4SparseName = "var/lib/sparse.bin"
+
 // ext4Disk is an ext4 file system on a whole disk (no partition table),
 // made with `mkfs.ext4 -q -F -L root -d SRC disk.raw 16M` (SRC holds
 // ext4Files, a symlink etc/localtime -> ../usr/share/zoneinfo/UTC, a hard
 // link usr/bin/tool2, a setuid usr/bin/su, a sticky tmp, a fifo
-// run/initctl) and converted with
+// run/initctl, a sparse var/lib/sparse.bin) and converted with
 // `qemu-img convert -f raw -O vmdk -o subformat=monolithicSparse`.
 func ext4Disk(t testing.TB, bigMiB int) string {
 	t.Helper()
@@ -116,6 +126,14 @@ func buildExt4(t testing.TB, dir string, bigMiB int) string {
 	must(t, os.Chmod(filepath.Join(src, "tmp"), 0o1777|os.ModeSticky))
 	must(t, os.WriteFile(filepath.Join(src, "usr/bin/su"), []byte("su\n"), 0o755))
 	must(t, os.Chmod(filepath.Join(src, "usr/bin/su"), 0o755|os.ModeSetuid))
+	// var/lib/sparse.bin: truncate -s 1M with two blocks written in the
+	// middle; mkfs.ext4 -d keeps the holes.
+	sp, err := os.Create(filepath.Join(src, filepath.FromSlash(ext4SparseName)))
+	must(t, err)
+	_, err = sp.WriteAt([]byte(ext4Sparse[300<<10:300<<10+8192]), 300<<10)
+	must(t, err)
+	must(t, sp.Truncate(int64(len(ext4Sparse))))
+	must(t, sp.Close())
 	size := 16
 	if bigMiB > 0 {
 		f, err := os.Create(filepath.Join(src, "large.bin"))

@@ -101,7 +101,7 @@ func TestTreeExt4VsKernel(t *testing.T) {
 		checkClean(t, m.StateDir, dir)
 	}
 	fuse, kernel := walks[ModeFUSE], walks[ModeKernel]
-	want := map[string]string{"usr/bin/tool2": ext4Files["usr/bin/tool"], "usr/bin/su": "su\n"}
+	want := map[string]string{"usr/bin/tool2": ext4Files["usr/bin/tool"], "usr/bin/su": "su\n", ext4SparseName: ext4Sparse}
 	for n, c := range ext4Files {
 		want[n] = c
 	}
