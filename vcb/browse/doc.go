@@ -18,6 +18,13 @@
 // panics inside go-diskfs become ErrBadImage errors. Only FAT12/16/32 and
 // ext4 are opened.
 //
+// Regular ext4 files mapped by extents are read by browse itself from
+// their validated extent list (the fs.File that FS.Open returns is also an
+// io.ReaderAt and io.Seeker): holes and uninitialized (fallocated)
+// extents read as zeros, as the kernel reads them, reads stop at i_size,
+// and a block outside the file system is a *FormatError. Inline-data files
+// and files using the old indirect block map are read by go-diskfs.
+//
 // Still trusted: ext4 inodes and extent trees, read lazily by go-diskfs
 // when a directory is listed (a directory inode declaring a huge size with
 // a huge extent makes it allocate up to that extent's size, at most
