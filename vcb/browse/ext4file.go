@@ -36,7 +36,8 @@ func (c *ext4Check) fileReader(ino uint64) (*extentReader, error) {
 	if mode&0xf000 != 0x8000 || flags&inodeFlagExtent == 0 || flags&inodeFlagInlineData != 0 {
 		return nil, nil
 	}
-	exts = slices.Clone(exts)
+	// walk built exts for this call: sort it in place (a valid tree
+	// already lists extents in file order).
 	slices.SortStableFunc(exts, func(a, b extent) int {
 		switch {
 		case a.file < b.file:
