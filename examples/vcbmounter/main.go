@@ -174,8 +174,12 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 					if d.Incremental {
 						kind = "incremental"
 					}
-					fmt.Fprintf(stdout, "%s %s: %s, %d bytes read in %d requests, %d of %d chunks changed, %d new in the store %s\n",
-						vm.Name, d.Slot, kind, d.Transferred, d.Requests, d.Changed, d.Chunks, d.NewChunks, d.Reason)
+					why := ""
+					if d.Reason != "" {
+						why = " (" + d.Reason + ")"
+					}
+					fmt.Fprintf(stdout, "%s %s: %s%s, %d bytes read in %d requests, %d of %d chunks changed, %d new in the store\n",
+						vm.Name, d.Slot, kind, why, d.Transferred, d.Requests, d.Changed, d.Chunks, d.NewChunks)
 				}
 			}
 		}
