@@ -42,6 +42,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"text/tabwriter"
 
@@ -105,6 +106,12 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err := fl.Parse(args); err != nil {
 		usage(os.Stderr)
 		return err
+	}
+	switch strings.ToLower(*fsMode) {
+	case "", vmount.ModeAuto, vmount.ModeKernel, vmount.ModeFUSE:
+	default:
+		// Before anything is opened or mounted.
+		return fmt.Errorf("%w: -fs %q (want %s, %s or %s)", vmount.ErrMode, *fsMode, vmount.ModeAuto, vmount.ModeKernel, vmount.ModeFUSE)
 	}
 	switch {
 	case *umount != "":

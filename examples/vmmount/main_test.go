@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -218,5 +220,14 @@ func (c mountCase) run(t *testing.T, bin, disk string) {
 		if _, err := vmb("-u", dir); err == nil {
 			t.Error("second -u succeeded")
 		}
+	}
+}
+
+// An unknown -fs mode is refused before the disk is opened or anything
+// is mounted.
+func TestMountBadMode(t *testing.T) {
+	err := run(context.Background(), []string{"-d", "/nonexistent.vmdk", "-fs", "bogus", "-sysdl", t.TempDir()}, io.Discard)
+	if !errors.Is(err, vmount.ErrMode) || !strings.Contains(err.Error(), `"bogus"`) {
+		t.Fatalf("err = %v, want vmount.ErrMode naming the mode", err)
 	}
 }
