@@ -1,9 +1,11 @@
 package vcb
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -18,6 +20,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bulletproof-labs/wsvcb/vcb/vmdk"
 	"github.com/klauspost/compress/zstd"
 	"github.com/vmware/govmomi/find"
 	"github.com/vmware/govmomi/nfc"
@@ -476,10 +479,38 @@ func (b *backup) download(ctx context.Context, it *leaseItem, d Disk) error {
 		return b.fail(ErrTransfer, fmt.Errorf("disk %s: %w", d.Slot, err))
 	}
 	defer body.Close()
-	f, err := b.writeFile(ctx, name, KindDisk, &countingReader{ctx: ctx, r: body, m: b.m}, b.o.Compression)
+	// A lease serves a streamOptimized stream (ESXi, vCenter), raw data,
+	// or the disk's text descriptor (vcsim, hosts that serve the backing
+	// file as it is): then the content is in the extents it names.
+	br := bufio.NewReaderSize(body, maxDescriptor)
+	var src io.Reader = br
+	format := ""
+	stream := false
+	if desc := leaseDescriptor(br); desc != nil {
+		er, err := b.newExtentReader(ctx, d, desc)
+		if err != nil {
+			return err
+		}
+		defer er.Close()
+		src, format = er, FormatFlat
+	} else if head, _ := br.Peek(4); len(head) == 4 && binary.LittleEndian.Uint32(head) == vmdk.Magic {
+		stream = true
+	}
+	f, err := b.writeFile(ctx, name, KindDisk, &countingReader{ctx: ctx, r: src, m: b.m}, b.o.Compression)
 	if err != nil {
+		var dse *DiskSizeError
+		if errors.As(err, &dse) {
+			dse.Capacity = d.CapacityBytes
+			return b.fail(ErrIncomplete, dse)
+		}
 		return err
 	}
+	// The invariant: raw content covers exactly the configured capacity.
+	// (A sparse stream's size says nothing about it.)
+	if !stream && f.RawSize != d.CapacityBytes {
+		return b.fail(ErrIncomplete, &DiskSizeError{Disk: d.Slot + " " + d.File, Capacity: d.CapacityBytes, Got: f.RawSize})
+	}
+	f.Format = format
 	f.Source, f.Slot, f.DeviceKey, f.Capacity, f.ChangeID = d.File, d.Slot, d.Key, d.CapacityBytes, d.ChangeID
 	b.files = append(b.files, f)
 	return nil

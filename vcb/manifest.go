@@ -64,6 +64,9 @@ type File struct {
 	// ChangeID is the disk's CBT change id at snapshot time (disks only,
 	// when change tracking is enabled on the VM).
 	ChangeID string `json:"changeId,omitempty"`
+	// Format is FormatFlat for a disk whose content was read from the
+	// flat extents of a text descriptor; "" for the stream as served.
+	Format string `json:"format,omitempty"`
 }
 
 // VMConfig decodes the saved VM configuration.

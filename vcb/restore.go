@@ -1,6 +1,7 @@
 package vcb
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -11,7 +12,9 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"time"
 
+	"github.com/bulletproof-labs/wsvcb/vcb/vmdk"
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/vim25/types"
 )
@@ -202,6 +205,7 @@ func (r *restore) run(ctx context.Context) (*RestoreResult, error) {
 	// Upload.
 	disks := r.man.Disks()
 	newPaths := map[string]string{}
+	readPaths := map[string]string{} // where the data is, when not at newPaths
 	for _, d := range disks {
 		r.m.total.Add(d.RawSize)
 	}
@@ -209,7 +213,18 @@ func (r *restore) run(ctx context.Context) (*RestoreResult, error) {
 	for _, d := range disks {
 		base := rebase(path.Base(sourcePath(d.Source, d.Name)), r.man.VM.Name, r.name)
 		rel := r.name + "/" + base
-		if err := r.upload(ctx, d, rel); err != nil {
+		if d.Format == FormatFlat {
+			// Content read from a descriptor's flat extents goes back in
+			// that layout: the data where the descriptor points.
+			flat := strings.TrimSuffix(rel, ".vmdk") + "-flat.vmdk"
+			if err := r.upload(ctx, d, flat); err != nil {
+				return nil, err
+			}
+			if err := r.putDescriptor(ctx, rel, path.Base(flat), d.RawSize); err != nil {
+				return nil, err
+			}
+			readPaths[d.Source] = r.ds.Path(flat)
+		} else if err := r.upload(ctx, d, rel); err != nil {
 			return nil, err
 		}
 		newPaths[d.Source] = r.ds.Path(rel)
@@ -242,7 +257,11 @@ func (r *restore) run(ctx context.Context) (*RestoreResult, error) {
 	// Read back what was uploaded.
 	r.m.done.Store(0)
 	for _, d := range disks {
-		if err := r.readBack(ctx, d, newPaths[d.Source]); err != nil {
+		p := newPaths[d.Source]
+		if rp, ok := readPaths[d.Source]; ok {
+			p = rp
+		}
+		if err := r.readBack(ctx, d, p); err != nil {
 			return nil, err
 		}
 	}
@@ -301,6 +320,22 @@ func (r *restore) upload(ctx context.Context, f File, rel string) error {
 		src = &countingReader{ctx: ctx, r: rc, m: r.m}
 	}
 	if err := r.c.put(ctx, datastoreURL(r.ds, rel), src, f.RawSize); err != nil {
+		return r.fail(ErrTransfer, fmt.Errorf("upload %s: %w", r.ds.Path(rel), err))
+	}
+	return nil
+}
+
+// putDescriptor writes at rel a VMDK text descriptor of one flat extent
+// (the file flat, next to it) of size bytes.
+func (r *restore) putDescriptor(ctx context.Context, rel, flat string, size int64) error {
+	d := vmdk.Descriptor{
+		Version: 1, CID: uint32(time.Now().UnixNano()), ParentCID: vmdk.NoParentCID, CreateType: "vmfs",
+		Extents: []vmdk.ExtentDesc{{Access: "RW", Sectors: uint64(size) / 512, Type: vmdk.ExtentVMFS, FileName: flat}},
+		DDB:     map[string]string{"ddb.adapterType": "lsilogic", "ddb.virtualHWVersion": "4"},
+	}
+	text := d.Marshal()
+	r.uploaded = append(r.uploaded, rel)
+	if err := r.c.put(ctx, datastoreURL(r.ds, rel), bytes.NewReader(text), int64(len(text))); err != nil {
 		return r.fail(ErrTransfer, fmt.Errorf("upload %s: %w", r.ds.Path(rel), err))
 	}
 	return nil
