@@ -147,3 +147,27 @@ func TestBackupShortExtentFails(t *testing.T) {
 	assert.Empty(t, entries, "partial backup left behind")
 	assertNoSnapshots(t, e, vm.MoRef)
 }
+
+// TestVerifyChecksCapacity: -verify refuses a flat disk whose content does
+// not cover the capacity the manifest records.
+func TestVerifyChecksCapacity(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	const capacity = 1 << 20
+	createGovcStyle(t, e, "cap", capacity, make([]byte, capacity))
+	vm, err := e.c.Find(ctx, mustSel(t, "name:cap"))
+	require.NoError(t, err)
+	dir := filepath.Join(t.TempDir(), "cap")
+	_, err = e.c.Backup(ctx, vm, dir, nil)
+	require.NoError(t, err)
+	mp := filepath.Join(dir, vcb.ManifestFile)
+	js, err := os.ReadFile(mp)
+	require.NoError(t, err)
+	bad := bytes.Replace(js, []byte(`"capacityBytes": 1048576`), []byte(`"capacityBytes": 2097152`), -1)
+	require.NotEqual(t, js, bad)
+	require.NoError(t, os.WriteFile(mp, bad, 0o644))
+	_, err = vcb.Verify(dir)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "capacity 2097152")
+}

@@ -109,6 +109,9 @@ func verifyFile(p string, f File) string {
 	if got := hex.EncodeToString(raw.Sum(nil)); got != f.RawSHA256 {
 		return fmt.Sprintf("content sha256 %s, manifest says %s", got, f.RawSHA256)
 	}
+	if f.Kind == KindDisk && f.Format == FormatFlat && rawN != f.Capacity {
+		return fmt.Sprintf("disk content %d bytes, capacity %d bytes", rawN, f.Capacity)
+	}
 	return ""
 }
 
