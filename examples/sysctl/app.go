@@ -490,8 +490,8 @@ func (a *app) writeOps(ctx context.Context, ops []sysctl.Setting, globs bool) in
 				a.warn(c)
 			}
 			a.printWrite(k, s.Value)
+			applied = append(applied, s)
 		}
-		applied = todo
 	} else {
 		for _, s := range ops {
 			k, ok, r := a.prefilter(s)
@@ -561,32 +561,14 @@ func keyOf(err error) sysctl.Key {
 	return sysctl.Key{}
 }
 
-// persist merges settings into a drop-in file, atomically.
+// persist merges settings into a drop-in file in place (see
+// sysctl.UpdateDropIn: symlink target, comments, order, mode and owner
+// kept; flock around the read-modify-rename).
 func persist(path string, settings []sysctl.Setting) error {
-	existing, err := sysctl.ParseConfFile(path)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err
+	for i := range settings {
+		settings[i].Source = ""
 	}
-	idx := map[string]int{}
-	for i, s := range existing {
-		if k, err := sysctl.ParsePattern(s.Key); err == nil {
-			idx[k.Path()] = i
-		}
-	}
-	for _, s := range settings {
-		k, err := sysctl.ParseKey(s.Key)
-		if err != nil {
-			return err
-		}
-		s.Source = ""
-		if i, ok := idx[k.Path()]; ok {
-			existing[i].Value = s.Value
-			continue
-		}
-		idx[k.Path()] = len(existing)
-		existing = append(existing, s)
-	}
-	return sysctl.WriteDropIn(path, "written by sysctl --persist (wsvcb)", existing)
+	return sysctl.UpdateDropIn(path, "written by sysctl --persist (wsvcb)", settings)
 }
 
 // readSetting prints one key (or a whole directory) like procps ReadSetting.
