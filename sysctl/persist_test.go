@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -77,4 +78,31 @@ func TestUpdateDropInConcurrent(t *testing.T) {
 	got, err := ParseConfFile(p)
 	require.NoError(t, err)
 	assert.Len(t, got, 12)
+}
+
+// FuzzUpdateDropIn: whatever the existing file holds, the update succeeds
+// or fails cleanly, the new key is set, and a file without that key keeps
+// all its bytes as a prefix.
+func FuzzUpdateDropIn(f *testing.F) {
+	f.Add("# c\nnet.ipv4.tcp_sack = 0\n-net.ipv4.tcp_dsack=1\n; x\nbad line\n")
+	f.Add("net.ipv4.tcp_rmem = 1 2 3")
+	f.Add("\x00\r\n-\n=\n")
+	f.Fuzz(func(t *testing.T, content string) {
+		p := filepath.Join(t.TempDir(), "x.conf")
+		require.NoError(t, os.WriteFile(p, []byte(content), 0o644))
+		require.NoError(t, UpdateDropIn(p, "", []Setting{{Key: "net.ipv4.tcp_window_scaling", Value: "1"}}))
+		b, err := os.ReadFile(p)
+		require.NoError(t, err)
+		got, _ := ParseConf(strings.NewReader(string(b)), p)
+		found := false
+		for _, s := range got {
+			if s.Key == "net.ipv4.tcp_window_scaling" && s.Value == "1" {
+				found = true
+			}
+		}
+		assert.True(t, found, "%q", b)
+		if !strings.Contains(content, "tcp_window_scaling") {
+			assert.True(t, strings.HasPrefix(string(b), content), "%q -> %q", content, b)
+		}
+	})
 }
