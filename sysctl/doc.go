@@ -48,7 +48,9 @@
 // ParseConf reads sysctl.conf syntax ("#"/";" comments, "-key = value"
 // ignores errors, globs, "-pattern" excludes) with file:line errors;
 // SystemFiles lists the --system files with directory precedence and
-// masking by name; WriteDropIn persists settings atomically.
+// masking by name; WriteDropIn persists settings atomically, UpdateDropIn
+// merges them into an existing file in place (symlink target, comments,
+// order, mode and owner kept; flock around the read-modify-rename).
 //
 // The command examples/sysctl is a procps-ng compatible sysctl built on
 // this package.

@@ -191,3 +191,23 @@ func ExampleOpenNetNS() {
 	_, err = fs.Set(context.Background(), "vm.swappiness", "10") // refused: global key
 	fmt.Println(errors.Is(err, sysctl.ErrNotNamespaced))
 }
+
+func ExampleUpdateDropIn() {
+	dir, _ := os.MkdirTemp("", "sysctld")
+	defer os.RemoveAll(dir)
+	conf := filepath.Join(dir, "sysctl.conf")
+	os.WriteFile(conf, []byte("# tuned by hand\nnet.ipv4.tcp_sack = 0\n"), 0o600)
+	link := filepath.Join(dir, "99-sysctl.conf")
+	os.Symlink("sysctl.conf", link) // Debian's layout
+	err := sysctl.UpdateDropIn(link, "written by example", []sysctl.Setting{
+		{Key: "net.ipv4.tcp_sack", Value: "1"},
+		{Key: "net.ipv4.tcp_window_scaling", Value: "1"},
+	})
+	b, _ := os.ReadFile(conf)
+	fmt.Print(string(b), err)
+	// Output:
+	// # tuned by hand
+	// net.ipv4.tcp_sack = 1
+	// net.ipv4.tcp_window_scaling = 1
+	// <nil>
+}

@@ -275,14 +275,19 @@ func (a *app) prefilter(s sysctl.Setting) (sysctl.Key, bool, int) {
 }
 
 // prefilterStat is prefilter with the stat result supplied (st, serr both
-// nil: stat now).
+// nil: stat now). A failure of an IgnoreErrors setting ("-key = value",
+// sysctl.d(5)) prints a notice ending in ", ignoring" and contributes 0.
 func (a *app) prefilterStat(s sysctl.Setting, st os.FileInfo, serr error) (sysctl.Key, bool, int) {
+	ign, fail := "", 1
+	if s.IgnoreErrors {
+		ign, fail = ", ignoring", 0
+	}
 	k, err := sysctl.ParseKey(s.Key)
 	if err != nil {
 		if p, perr := sysctl.ParsePattern(s.Key); perr == nil && !a.o.ignore {
 			// An unexpanded glob (command line): procps stats it literally.
-			a.warnf("cannot stat %s: No such file or directory", a.procPath(p))
-			return k, false, 1
+			a.warnf("cannot stat %s: No such file or directory%s", a.procPath(p), ign)
+			return k, false, fail
 		} else if perr == nil {
 			return k, false, 0
 		}
@@ -290,8 +295,8 @@ func (a *app) prefilterStat(s sysctl.Setting, st os.FileInfo, serr error) (sysct
 		return k, false, 1
 	}
 	if a.fs.NetNS() != "" && !k.Namespaced() {
-		a.warnf("%s: not per network namespace; refusing to change the host from --netns %s", k, a.fs.NetNS())
-		return k, false, 1
+		a.warnf("%s: not per network namespace; refusing to change the host from --netns %s%s", k, a.fs.NetNS(), ign)
+		return k, false, fail
 	}
 	err = serr
 	if st == nil && serr == nil {
@@ -302,23 +307,45 @@ func (a *app) prefilterStat(s sysctl.Setting, st os.FileInfo, serr error) (sysct
 			if a.o.ignore {
 				return k, false, 0
 			}
-			a.warnf("cannot stat %s: No such file or directory", a.procPath(k))
-			return k, false, 1
+			a.warnf("cannot stat %s: No such file or directory%s", a.procPath(k), ign)
+			return k, false, fail
 		}
-		a.warnf("cannot stat %s: %s", a.procPath(k), errText(err))
-		return k, false, 1
+		a.warnf("cannot stat %s: %s%s", a.procPath(k), errText(err), ign)
+		return k, false, fail
 	}
-	if st.Mode().Perm()&0o200 == 0 {
-		// procps-ng 4.0.2 reports a read-only key with a stale errno and
-		// does not count it as a failure; we print and count the same.
-		a.warnf("setting key %q: Invalid argument", k.String())
-		return k, false, 0
+	if st.Mode().Perm()&0o200 == 0 && !st.IsDir() {
+		// procps-ng 4.0.2 prints "setting key ...: Invalid argument" (a
+		// stale errno) and exits 0 here; the write would fail with EACCES,
+		// so we say so and count it as a failure.
+		a.warnf("permission denied on key %q: %s%s", k.String(), readOnlyWhy(k, st.Mode().Perm()), ign)
+		return k, false, fail
 	}
 	if st.IsDir() {
-		a.warnf("setting key %q: Is a directory", k.String())
-		return k, false, 1
+		a.warnf("setting key %q: Is a directory%s", k.String(), ign)
+		return k, false, fail
 	}
 	return k, true, 0
+}
+
+// globalInNetNS are the net.* keys that are writable in the initial
+// network namespace but read-only (0444) inside any other, because they
+// are global (kernel 6.x: comm -23 of "find /proc/sys/net -perm 0444" run
+// in a fresh namespace and on the host).
+var globalInNetNS = map[string]bool{
+	"net/core/rmem_default": true, "net/core/rmem_max": true,
+	"net/core/wmem_default": true, "net/core/wmem_max": true,
+	"net/ipv4/tcp_allowed_congestion_control": true,
+	"net/netfilter/nf_conntrack_buckets":      true,
+	"net/netfilter/nf_conntrack_expect_max":   true,
+	"net/netfilter/nf_conntrack_max":          true,
+}
+
+// readOnlyWhy explains a key without a write bit.
+func readOnlyWhy(k sysctl.Key, perm os.FileMode) string {
+	if globalInNetNS[k.Path()] {
+		return fmt.Sprintf("read-only (mode %04o): %s is not per network namespace", perm, k)
+	}
+	return fmt.Sprintf("read-only (mode %04o)", perm)
 }
 
 func unwrapKeyErr(err error) error {
@@ -344,14 +371,14 @@ func (a *app) failure(c sysctl.Change, err error) int {
 	}
 	switch {
 	case errors.Is(err, sysctl.ErrNotNamespaced):
-		a.warnf("%s: not per network namespace; refusing to change the host from --netns %s", k, a.fs.NetNS())
-		return 1
+		a.warnf("%s: not per network namespace; refusing to change the host from --netns %s%s", k, a.fs.NetNS(), ign)
+		return rc
 	case errors.Is(err, sysctl.ErrNotExist):
 		if a.o.ignore {
 			return 0
 		}
-		a.warnf("cannot stat %s: No such file or directory", a.procPath(c.Key))
-		return 1
+		a.warnf("cannot stat %s: No such file or directory%s", a.procPath(c.Key), ign)
+		return rc
 	case errors.Is(err, sysctl.ErrPermission), errors.Is(err, sysctl.ErrReadOnlyFS):
 		a.warnf("permission denied on key %q%s%s", k, ign, detail)
 	case errors.Is(err, sysctl.ErrMismatch):
@@ -463,8 +490,8 @@ func (a *app) writeOps(ctx context.Context, ops []sysctl.Setting, globs bool) in
 				a.warn(c)
 			}
 			a.printWrite(k, s.Value)
+			applied = append(applied, s)
 		}
-		applied = todo
 	} else {
 		for _, s := range ops {
 			k, ok, r := a.prefilter(s)
@@ -534,32 +561,14 @@ func keyOf(err error) sysctl.Key {
 	return sysctl.Key{}
 }
 
-// persist merges settings into a drop-in file, atomically.
+// persist merges settings into a drop-in file in place (see
+// sysctl.UpdateDropIn: symlink target, comments, order, mode and owner
+// kept; flock around the read-modify-rename).
 func persist(path string, settings []sysctl.Setting) error {
-	existing, err := sysctl.ParseConfFile(path)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err
+	for i := range settings {
+		settings[i].Source = ""
 	}
-	idx := map[string]int{}
-	for i, s := range existing {
-		if k, err := sysctl.ParsePattern(s.Key); err == nil {
-			idx[k.Path()] = i
-		}
-	}
-	for _, s := range settings {
-		k, err := sysctl.ParseKey(s.Key)
-		if err != nil {
-			return err
-		}
-		s.Source = ""
-		if i, ok := idx[k.Path()]; ok {
-			existing[i].Value = s.Value
-			continue
-		}
-		idx[k.Path()] = len(existing)
-		existing = append(existing, s)
-	}
-	return sysctl.WriteDropIn(path, "written by sysctl --persist (wsvcb)", existing)
+	return sysctl.UpdateDropIn(path, "written by sysctl --persist (wsvcb)", settings)
 }
 
 // readSetting prints one key (or a whole directory) like procps ReadSetting.

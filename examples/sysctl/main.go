@@ -5,6 +5,15 @@
 // several keys are written). Extras: --netns, --dry-run (diff), --persist,
 // --rollback-on-error, --root.
 //
+// Deliberate differences from procps-ng 4.0.2: a read-only key (such as
+// net.core.rmem_max inside a network namespace, where it is global) is a
+// failure, "permission denied on key ...: read-only (mode 0444): ... is not
+// per network namespace", exit 1 and, with rollback on, nothing written
+// (procps prints "Invalid argument" and exits 0); a failed "-key = value"
+// line of a -p/--system file, a missing key included, is only a notice
+// ending in ", ignoring" and never fails or rolls back the run, as
+// sysctl.d(5) says (procps prints "cannot stat" and exits 1).
+//
 //	sysctl net.ipv4.tcp_rmem
 //	sysctl --netns blue -w net.ipv4.tcp_window_scaling=0 'net.ipv4.tcp_rmem=4096 87380 4194304'
 //	sysctl --dry-run -p /etc/sysctl.d/90-wsvcb.conf

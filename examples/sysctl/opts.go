@@ -191,7 +191,8 @@ const extraUsage = `
 Extras (not in procps):
       --netns <name|path>  operate on the net.* keys of a network namespace
       --dry-run            print the diff (old -> new) without writing
-      --persist <file>     also save the written keys in a sysctl.d drop-in
+      --persist <file>     merge the written keys into a sysctl.d drop-in
+                           (in place: link target, comments, mode kept)
       --rollback-on-error[=false]
                            all-or-nothing writes (default for several keys)
       --root <dir>         sysctl tree to use instead of /proc/sys ($SYSCTL_ROOT)
