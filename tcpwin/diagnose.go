@@ -198,6 +198,11 @@ type CaptureSummary struct {
 	Segments uint64       `json:"segments"`
 	Conns    uint64       `json:"conns"`
 	Tracker  TrackerStats `json:"tracker"`
+	// BadFrames counts frames or text lines that could not be decoded and
+	// were skipped (a truncated packet, a bad win or mss in tcpdump text);
+	// FirstBad says what was wrong with the first.
+	BadFrames uint64 `json:"bad_frames,omitempty"`
+	FirstBad  string `json:"first_bad,omitempty"`
 }
 
 // Report is the result of Diagnose or DiagnosePair.
@@ -281,6 +286,8 @@ func diagnoseOne(ctx context.Context, src Source, cfg *DiagnoseConfig, capture i
 	}
 	tr := NewTracker(&tc)
 	var err error
+	var bad uint64
+	var firstBad string
 	for n := 0; ; n++ {
 		if n&1023 == 0 {
 			if err = ctx.Err(); err != nil {
@@ -291,6 +298,10 @@ func diagnoseOne(ctx context.Context, src Source, cfg *DiagnoseConfig, capture i
 		seg, err = src.Next()
 		if err != nil {
 			if isBadFrame(err) {
+				if bad == 0 {
+					firstBad = err.Error()
+				}
+				bad++
 				continue
 			}
 			if isEOF(err) {
@@ -309,7 +320,7 @@ func diagnoseOne(ctx context.Context, src Source, cfg *DiagnoseConfig, capture i
 		}
 		return int(b.Severity) - int(a.Severity)
 	})
-	return CaptureSummary{Segments: st.Segments, Conns: st.Conns, Tracker: st}, conns, finds, err
+	return CaptureSummary{Segments: st.Segments, Conns: st.Conns, Tracker: st, BadFrames: bad, FirstBad: firstBad}, conns, finds, err
 }
 
 func cmpU64(a, b uint64) int {

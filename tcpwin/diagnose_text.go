@@ -18,6 +18,9 @@ func (r *Report) WriteText(w io.Writer, min Severity) error {
 			name = fmt.Sprintf("capture %d", i)
 		}
 		fmt.Fprintf(bw, "capture %d: %s: %d connections, %d TCP segments\n", i, name, c.Conns, c.Segments)
+		if c.BadFrames > 0 {
+			fmt.Fprintf(bw, "capture %d: %d malformed frames skipped, the first: %s\n", i, c.BadFrames, c.FirstBad)
+		}
 	}
 	if len(r.Captures) == 2 {
 		fmt.Fprintf(bw, "matched %d connections between the captures (4-tuple and initial sequence number)\n", r.Matched)
@@ -36,7 +39,13 @@ func (r *Report) WriteText(w io.Writer, min Severity) error {
 			fmt.Fprintf(bw, "  fix: %s\n", x)
 		}
 	}
-	if len(r.Findings) == 0 {
+	undecoded := false
+	for _, c := range r.Captures {
+		undecoded = undecoded || c.Segments == 0 && c.BadFrames > 0
+	}
+	if len(r.Findings) == 0 && undecoded {
+		fmt.Fprintf(bw, "\nnothing to diagnose: no TCP segment could be decoded\n")
+	} else if len(r.Findings) == 0 {
 		fmt.Fprintf(bw, "\nno window-scaling problems found\n")
 	} else {
 		fmt.Fprintf(bw, "\n%d findings: %d critical, %d warning, %d info\n", len(r.Findings), n[SeverityCritical], n[SeverityWarning], n[SeverityInfo])

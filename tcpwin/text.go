@@ -57,6 +57,9 @@ type textReader struct {
 	// result.
 	seen bool
 
+	// Relative sequence numbers (tcpdump without -S) made absolute.
+	rel relSeq
+
 	// Address-less direction inference.
 	dir      dirState
 	synth    map[string]netip.Addr
@@ -394,6 +397,8 @@ func (t *textReader) parsePacket(p *textPacket, line string, a anchor) error {
 	}
 	if !haveAddr {
 		t.dir.assign(&p.seg, haveSeq)
+	} else {
+		t.rel.fix(&p.seg, haveSeq)
 	}
 	return nil
 }
@@ -568,7 +573,9 @@ func parseModern(p *textPacket, body string) (haveSeq, haveLen bool, seqEnd uint
 			if k < 0 {
 				return false, false, 0, errors.New("unterminated options [")
 			}
-			p.seg.Options = encodeOptions(p.opts[:0], rest[1:k])
+			if p.seg.Options, err = encodeOptions(p.opts[:0], rest[1:k]); err != nil {
+				return false, false, 0, err
+			}
 			s = rest[k+1:]
 		default:
 			return haveSeq, haveLen, seqEnd, nil
@@ -607,7 +614,9 @@ func parseOld(p *textPacket, body string) (haveSeq, haveLen bool, seqEnd uint32,
 			if k < 0 {
 				return false, false, 0, errors.New("unterminated options <")
 			}
-			p.seg.Options = encodeOptions(p.opts[:0], s[1:k])
+			if p.seg.Options, err = encodeOptions(p.opts[:0], s[1:k]); err != nil {
+				return false, false, 0, err
+			}
 			s = s[k+1:]
 			continue
 		}
@@ -687,8 +696,10 @@ const (
 // encodeOptions turns tcpdump's option list ("mss 1460,sackOK,TS val 1 ecr
 // 0,nop,wscale 7" or the old "timestamp 1 0") back into raw option bytes,
 // so that one decoder handles captures and text. Items it cannot
-// reconstruct (mptcp, bad options) are left out.
-func encodeOptions(dst []byte, list string) []byte {
+// reconstruct (mptcp, tcpdump's "[bad opt]") are left out; a value tcpdump
+// cannot have printed (mss 70000, wscale 300, a timestamp without its
+// numbers) is an error, as a bad win is.
+func encodeOptions(dst []byte, list string) ([]byte, error) {
 	for _, item := range strings.Split(list, ",") {
 		item = strings.TrimSpace(item)
 		f := strings.Fields(item)
@@ -708,13 +719,17 @@ func encodeOptions(dst []byte, list string) []byte {
 		case "eol":
 			opt = []byte{optEOL}
 		case "mss":
-			if n, ok := num(1, 65535); ok {
-				opt = []byte{optMSS, 4, byte(n >> 8), byte(n)}
+			n, ok := num(1, 65535)
+			if !ok {
+				return dst, fmt.Errorf("bad option %q: mss is 0-65535", item)
 			}
+			opt = []byte{optMSS, 4, byte(n >> 8), byte(n)}
 		case "wscale":
-			if n, ok := num(1, 255); ok {
-				opt = []byte{optWScale, 3, byte(n)}
+			n, ok := num(1, 255)
+			if !ok {
+				return dst, fmt.Errorf("bad option %q: wscale is 0-255 (a one-byte shift count)", item)
 			}
+			opt = []byte{optWScale, 3, byte(n)}
 		case "sackOK":
 			opt = []byte{optSACKPerm, 2}
 		case "TS", "timestamp":
@@ -724,10 +739,11 @@ func encodeOptions(dst []byte, list string) []byte {
 			}
 			v, ok1 := num(vi, 1<<32-1)
 			e, ok2 := num(ei, 1<<32-1)
-			if ok1 && ok2 {
-				opt = []byte{optTimestamp, 10, byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v),
-					byte(e >> 24), byte(e >> 16), byte(e >> 8), byte(e)}
+			if !ok1 || !ok2 {
+				return dst, fmt.Errorf("bad option %q: timestamps are two 32-bit numbers", item)
 			}
+			opt = []byte{optTimestamp, 10, byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v),
+				byte(e >> 24), byte(e >> 16), byte(e >> 8), byte(e)}
 		case "sack":
 			// "sack 2 {1:2}{3:4}"
 			opt = []byte{optSACK, 2}
@@ -794,7 +810,7 @@ func encodeOptions(dst []byte, list string) []byte {
 			dst = append(dst, opt...)
 		}
 	}
-	return dst
+	return dst, nil
 }
 
 func parseHex(s string) ([]byte, bool) {

@@ -92,6 +92,14 @@ func cmdDiagnose(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tcpwin diagnose: %v\n", err)
 		return exitInput
 	}
+	for _, c := range rep.Captures {
+		// Nothing decoded but something was there: an input error, as a
+		// bad frame is for the other subcommands, not "no problems".
+		if c.Segments == 0 && c.BadFrames > 0 {
+			fmt.Fprintf(stderr, "tcpwin diagnose: %s: no TCP segment could be read (%d malformed frames): %s\n", c.Name, c.BadFrames, c.FirstBad)
+			return exitInput
+		}
+	}
 	if w, ok := rep.Worst(); ok && w >= tcpwin.SeverityWarning {
 		return exitFindings
 	}

@@ -7,6 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func diagFile(name string) string {
@@ -101,5 +104,25 @@ func TestCmdDiagnoseErrors(t *testing.T) {
 		if code != c.code || !strings.Contains(errs, c.msg) {
 			t.Errorf("%q: exit %d, stderr %q; want %d and %q", c.args, code, errs, c.code, c.msg)
 		}
+	}
+}
+
+// TestCmdDiagnoseBadOptionValue: an option value tcpdump cannot print (mss
+// 70000, wscale 300) is a malformed line like a bad win: reported with its
+// line, never an empty diagnosis with exit 0.
+func TestCmdDiagnoseBadOptionValue(t *testing.T) {
+	dir := t.TempDir()
+	for _, bad := range []string{"mss 70000,wscale 7", "mss 1460,wscale 300"} {
+		p := filepath.Join(dir, "bad.txt")
+		line := "10:00:00.000001 IP 10.0.0.1.40000 > 10.0.0.2.80: Flags [S], seq 1, win 5840, options [" + bad + "], length 0\n"
+		require.NoError(t, os.WriteFile(p, []byte(line), 0o644))
+		code, out, errs := runDiagnose(p)
+		assert.Equal(t, exitInput, code, out)
+		assert.Contains(t, errs, "bad.txt:1:")
+		assert.Contains(t, errs, "bad option")
+		assert.NotContains(t, out, "no window-scaling problems found")
+		hcode, _, herrs := runCmd("handshakes", p)
+		assert.Equal(t, exitInput, hcode, herrs)
+		assert.Contains(t, herrs, "bad option")
 	}
 }
