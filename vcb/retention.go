@@ -1,0 +1,158 @@
+package vcb
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// RetentionPolicy says which backups of a VM to keep, as restic's forget
+// does: a backup is kept when any rule keeps it.
+//
+//   - Last keeps the newest Last backups.
+//   - Hourly, Daily, Weekly, Monthly and Yearly keep the newest backup of
+//     each of the newest N hours, days, ISO weeks, months and years that
+//     hold a backup (a bucket without a backup does not count).
+//   - Within keeps every backup made within Within before the newest one
+//     (measured from the newest backup, not from now, so an old repository
+//     left alone keeps its backups).
+//
+// A policy with no rule keeps everything: an empty policy never deletes.
+type RetentionPolicy struct {
+	Last, Hourly, Daily, Weekly, Monthly, Yearly int
+	Within                                       time.Duration
+	// Location is the time zone buckets are counted in; nil means
+	// time.Local, as restic does.
+	Location *time.Location
+}
+
+// Empty reports whether the policy has no rule.
+func (p RetentionPolicy) Empty() bool {
+	return p.Last <= 0 && p.Hourly <= 0 && p.Daily <= 0 && p.Weekly <= 0 && p.Monthly <= 0 &&
+		p.Yearly <= 0 && p.Within <= 0
+}
+
+// String renders the policy as the flags that set it.
+func (p RetentionPolicy) String() string {
+	var b []string
+	for _, r := range []struct {
+		name string
+		n    int
+	}{{"last", p.Last}, {"hourly", p.Hourly}, {"daily", p.Daily}, {"weekly", p.Weekly}, {"monthly", p.Monthly}, {"yearly", p.Yearly}} {
+		if r.n > 0 {
+			b = append(b, fmt.Sprintf("keep-%s %d", r.name, r.n))
+		}
+	}
+	if p.Within > 0 {
+		b = append(b, "keep-within "+p.Within.String())
+	}
+	if len(b) == 0 {
+		return "keep all"
+	}
+	return strings.Join(b, ", ")
+}
+
+// Decide applies the policy to backup times ordered newest first and
+// returns, for each, the reasons it is kept (nil: remove it).
+func (p RetentionPolicy) Decide(times []time.Time) [][]string {
+	reasons := make([][]string, len(times))
+	if p.Empty() {
+		for i := range reasons {
+			reasons[i] = []string{"no policy"}
+		}
+		return reasons
+	}
+	loc := p.Location
+	if loc == nil {
+		loc = time.Local
+	}
+	type rule struct {
+		name   string
+		n      int
+		bucket func(time.Time) int
+	}
+	rules := []rule{
+		{"last", p.Last, nil},
+		{"hourly", p.Hourly, func(t time.Time) int { return t.Year()*1000000 + t.YearDay()*100 + t.Hour() }},
+		{"daily", p.Daily, func(t time.Time) int { return t.Year()*1000 + t.YearDay() }},
+		{"weekly", p.Weekly, func(t time.Time) int { y, w := t.ISOWeek(); return y*100 + w }},
+		{"monthly", p.Monthly, func(t time.Time) int { return t.Year()*100 + int(t.Month()) }},
+		{"yearly", p.Yearly, func(t time.Time) int { return t.Year() }},
+	}
+	for _, r := range rules {
+		if r.n <= 0 {
+			continue
+		}
+		left, last := r.n, 0
+		for i, t := range times {
+			if left == 0 {
+				break
+			}
+			if r.bucket == nil { // last: every backup is its own bucket
+				reasons[i] = append(reasons[i], r.name)
+				left--
+				continue
+			}
+			b := r.bucket(t.In(loc))
+			if i > 0 && b == last {
+				continue // an older backup of a bucket already kept
+			}
+			last = b
+			reasons[i] = append(reasons[i], r.name)
+			left--
+		}
+	}
+	if p.Within > 0 && len(times) > 0 {
+		newest := times[0]
+		for i, t := range times {
+			if newest.Sub(t) <= p.Within {
+				reasons[i] = append(reasons[i], "within "+p.Within.String())
+			}
+		}
+	}
+	return reasons
+}
+
+// Forget removes the complete backups of vm under parent that policy does
+// not keep, newest-first decisions as Decide makes them, and returns the
+// removed directories. Like Rotate it renames a backup to a ".partial-"
+// name before deleting it, so a crash never leaves a damaged backup that
+// still looks complete. An empty policy removes nothing.
+func Forget(ctx context.Context, parent string, vm VMInfo, policy RetentionPolicy) ([]string, error) {
+	if policy.Empty() {
+		return nil, nil
+	}
+	dirs, mans, err := Backups(parent)
+	if err != nil {
+		return nil, err
+	}
+	var mine []string
+	var times []time.Time
+	for i, m := range mans {
+		if sameVM(m.VM, vm) {
+			mine = append(mine, dirs[i])
+			times = append(times, m.Created)
+		}
+	}
+	var removed []string
+	for i, why := range policy.Decide(times) {
+		if why != nil {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return removed, newErr("forget", vm.MoRef, ErrWrite, err)
+		}
+		doomed := filepath.Join(parent, "."+filepath.Base(mine[i])+".partial-forgotten")
+		if err := os.Rename(mine[i], doomed); err != nil {
+			return removed, newErr("forget", vm.MoRef, ErrWrite, err)
+		}
+		if err := os.RemoveAll(doomed); err != nil {
+			return removed, newErr("forget", vm.MoRef, ErrWrite, err)
+		}
+		removed = append(removed, mine[i])
+	}
+	return removed, nil
+}
