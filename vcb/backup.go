@@ -41,7 +41,11 @@ type BackupOptions struct {
 	Compression string // "" or "zstd"
 	// Keep, when > 0, removes older complete backups of the same VM in the
 	// parent directory of dir so that only the newest Keep remain.
-	Keep         int
+	Keep int
+	// Retention, when set, removes the older complete backups of the same
+	// VM in the parent directory of dir that the policy does not keep
+	// (with Keep, the policy's Last is at least Keep).
+	Retention    *RetentionPolicy
 	PreFreeze    Hook
 	PostThaw     Hook
 	Progress     ProgressFunc
@@ -102,10 +106,8 @@ func (c *Client) Backup(ctx context.Context, vm VMInfo, dir string, opts *Backup
 	if err != nil {
 		return nil, err
 	}
-	if o.Keep > 0 {
-		if _, err := Rotate(filepath.Dir(b.dir), man.VM, o.Keep); err != nil {
-			return man, err
-		}
+	if err := o.retire(ctx, filepath.Dir(b.dir), man.VM); err != nil {
+		return man, err
 	}
 	return man, nil
 }

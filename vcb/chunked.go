@@ -106,10 +106,8 @@ func (c *Client) BackupChunked(ctx context.Context, vm VMInfo, dir string, opts 
 		return nil, err
 	}
 	cb.res.Manifest = man
-	if o.Keep > 0 {
-		if _, err := Rotate(filepath.Dir(b.dir), man.VM, o.Keep); err != nil {
-			return cb.res, err
-		}
+	if err := o.retire(ctx, filepath.Dir(b.dir), man.VM); err != nil {
+		return cb.res, err
 	}
 	return cb.res, nil
 }

@@ -69,10 +69,8 @@ func (c *Client) BackupFiles(ctx context.Context, vm VMInfo, dir string, paths [
 		return nil, err
 	}
 	fb.res.Manifest = man
-	if o.Keep > 0 {
-		if _, err := Rotate(filepath.Dir(b.dir), man.VM, o.Keep); err != nil {
-			return fb.res, err
-		}
+	if err := o.retire(ctx, filepath.Dir(b.dir), man.VM); err != nil {
+		return fb.res, err
 	}
 	return fb.res, nil
 }

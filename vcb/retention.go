@@ -145,14 +145,97 @@ func Forget(ctx context.Context, parent string, vm VMInfo, policy RetentionPolic
 		if err := ctx.Err(); err != nil {
 			return removed, newErr("forget", vm.MoRef, ErrWrite, err)
 		}
-		doomed := filepath.Join(parent, "."+filepath.Base(mine[i])+".partial-forgotten")
-		if err := os.Rename(mine[i], doomed); err != nil {
-			return removed, newErr("forget", vm.MoRef, ErrWrite, err)
-		}
-		if err := os.RemoveAll(doomed); err != nil {
+		if err := removeBackupDir(parent, mine[i], "forgotten"); err != nil {
 			return removed, newErr("forget", vm.MoRef, ErrWrite, err)
 		}
 		removed = append(removed, mine[i])
 	}
 	return removed, nil
+}
+
+// retire applies Keep and Retention after a successful backup.
+func (o *BackupOptions) retire(ctx context.Context, parent string, vm VMInfo) error {
+	var p RetentionPolicy
+	if o.Retention != nil {
+		p = *o.Retention
+	}
+	p.Last = max(p.Last, o.Keep)
+	if p.Empty() {
+		return nil
+	}
+	_, err := Forget(ctx, parent, vm, p)
+	return err
+}
+
+// ForgetResult is what ForgetAll decided for one backup directory.
+type ForgetResult struct {
+	Dir     string    `json:"dir"`
+	VM      string    `json:"vm"`
+	Created time.Time `json:"created"`
+	// Keep lists the rules that keep the backup; empty when it is (or,
+	// with dryRun, would be) removed.
+	Keep    []string `json:"keep,omitempty"`
+	Removed bool     `json:"removed"`
+}
+
+// ForgetAll applies policy to every VM's complete backups under parent
+// (grouped by VM, as restic groups snapshots by host and paths) and removes
+// what it does not keep, or only reports it when dryRun is set. Results are
+// ordered as Backups lists them, newest first.
+func ForgetAll(ctx context.Context, parent string, policy RetentionPolicy, dryRun bool) ([]ForgetResult, error) {
+	dirs, mans, err := Backups(parent)
+	if err != nil {
+		return nil, err
+	}
+	res := make([]ForgetResult, len(dirs))
+	var groups [][]int
+	for i, m := range mans {
+		res[i] = ForgetResult{Dir: dirs[i], VM: m.VM.Name, Created: m.Created}
+		found := false
+		for g := range groups {
+			if sameVM(mans[groups[g][0]].VM, m.VM) {
+				groups[g] = append(groups[g], i)
+				found = true
+				break
+			}
+		}
+		if !found {
+			groups = append(groups, []int{i})
+		}
+	}
+	for _, g := range groups {
+		times := make([]time.Time, len(g))
+		for k, i := range g {
+			times[k] = mans[i].Created
+		}
+		for k, why := range policy.Decide(times) {
+			res[g[k]].Keep = why
+		}
+	}
+	if dryRun {
+		return res, nil
+	}
+	for i := range res {
+		if res[i].Keep != nil {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return res, newErr("forget", res[i].VM, ErrWrite, err)
+		}
+		if err := removeBackupDir(parent, res[i].Dir, "forgotten"); err != nil {
+			return res, newErr("forget", res[i].VM, ErrWrite, err)
+		}
+		res[i].Removed = true
+	}
+	return res, nil
+}
+
+// removeBackupDir renames a backup to a ".partial-" name, then deletes it,
+// so that a crash never leaves a damaged backup that still looks complete.
+func removeBackupDir(parent, dir, why string) error {
+	doomed := filepath.Join(parent, "."+filepath.Base(dir)+".partial-"+why)
+	if err := os.Rename(dir, doomed); err != nil {
+		return err
+	}
+	return os.RemoveAll(doomed)
 }

@@ -12,6 +12,8 @@
 //	vcbmounter -a name:web01 -r /backups/web01-2 -t chunked -store /backups/chunks -parent /backups/web01-1  # CBT incremental
 //	vcbmounter -verify /backups/web01-2 -store /backups/chunks
 //	vcbmounter -prune /backups -store /backups/chunks                  # drop chunks no backup uses
+//	vcbmounter -a name:web01 -r '/backups/web01-%t' -keep-daily 7 -keep-weekly 4 -keep-monthly 12
+//	vcbmounter -forget /backups -keep-daily 7 -keep-weekly 4 -dry-run  # retention by policy, as restic forget
 //
 // The password comes from $GOVC_PASSWORD, -passfile or a prompt.
 package main
@@ -63,10 +65,18 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	pre := fs.String("pre", "", "pre-freeze script to run on this host before the snapshot")
 	post := fs.String("post", "", "post-thaw script to run on this host after the snapshot")
 	quiet := fs.Bool("q", false, "no progress bar")
+	ret := registerRetention(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
+	policy, err := ret.policy()
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", tool, err)
+		return 2
+	}
 	switch {
+	case *ret.forget != "":
+		return runForget(ctx, ret, conn.JSON, stdout, stderr)
 	case *verify != "":
 		m, err := verifyAny(*verify, *storeDir)
 		if conn.JSON && m != nil {
@@ -137,7 +147,7 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	if err != nil {
 		return vcbcli.Fail(stderr, tool, err)
 	}
-	opts := &vcb.BackupOptions{NoQuiesce: *noQuiesce, Memory: *memory, Keep: *keep}
+	opts := &vcb.BackupOptions{NoQuiesce: *noQuiesce, Memory: *memory, Keep: *keep, Retention: policy}
 	if *zstd {
 		opts.Compression = vcb.CompressionZstd
 	}
