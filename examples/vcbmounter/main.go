@@ -13,6 +13,8 @@
 //	vcbmounter -verify /backups/web01-2 -store /backups/chunks
 //	vcbmounter -prune /backups -store /backups/chunks                  # drop chunks no backup uses
 //	vcbmounter -a name:web01 -r '/backups/web01-%t' -keep-daily 7 -keep-weekly 4 -keep-monthly 12
+//	vcbmounter -A any: -x name:scratch -j 2 -r /backups               # many VMs, one summary (exit 1 if any failed)
+//	vcbmounter -vmlist vms.txt -r /backups -t chunked -store /backups/chunks
 //	vcbmounter -forget /backups -keep-daily 7 -keep-weekly 4 -dry-run  # retention by policy, as restic forget
 //
 // The password comes from $GOVC_PASSWORD, -passfile or a prompt.
@@ -66,6 +68,7 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	post := fs.String("post", "", "post-thaw script to run on this host after the snapshot")
 	quiet := fs.Bool("q", false, "no progress bar")
 	ret := registerRetention(fs)
+	many := registerMany(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -112,7 +115,7 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		}
 		return 0
 	}
-	if *selStr == "" || *dir == "" {
+	if !many.active() && (*selStr == "" || *dir == "") {
 		fmt.Fprintln(stderr, "vcbmounter: -a SELECTOR and -r DIR are required (or -d DIR, -verify DIR)")
 		fs.Usage()
 		return 2
@@ -132,6 +135,27 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	}
 	if *mode != "nbd" && *mode != "nbdssl" {
 		return vcbcli.Fail(stderr, tool, fmt.Errorf("-m %s: only nbd/nbdssl (NFC over HTTPS) are supported", *mode))
+	}
+	if many.active() {
+		if *selStr != "" || *dir == "" {
+			fmt.Fprintln(stderr, "vcbmounter: -A/-vmlist take -r PARENTDIR and no -a")
+			return 2
+		}
+		if *parentDir != "" {
+			fmt.Fprintln(stderr, "vcbmounter: -parent names one VM's backup: not with -A/-vmlist")
+			return 2
+		}
+		opts := &vcb.BackupOptions{NoQuiesce: *noQuiesce, Memory: *memory, Keep: *keep, Retention: policy}
+		if *zstd {
+			opts.Compression = vcb.CompressionZstd
+		}
+		if *pre != "" {
+			opts.PreFreeze = vcb.CommandHook("pre-freeze", *pre)
+		}
+		if *post != "" {
+			opts.PostThaw = vcb.CommandHook("post-thaw", *post)
+		}
+		return runMany(ctx, &conn, many, manyRun{parent: *dir, typ: *typ, filePaths: *filePaths, storeDir: *storeDir, opts: opts, json: conn.JSON}, stdin, stdout, stderr)
 	}
 	sel, err := vcb.ParseSelector(*selStr)
 	if err != nil {
