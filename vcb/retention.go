@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -15,7 +16,8 @@ import (
 //   - Last keeps the newest Last backups.
 //   - Hourly, Daily, Weekly, Monthly and Yearly keep the newest backup of
 //     each of the newest N hours, days, ISO weeks, months and years that
-//     hold a backup (a bucket without a backup does not count).
+//     hold a backup (a bucket without a backup does not count). When fewer
+//     buckets than asked for hold a backup, the oldest backup is kept too.
 //   - Within keeps every backup made within Within before the newest one
 //     (measured from the newest backup, not from now, so an old repository
 //     left alone keeps its backups).
@@ -103,6 +105,12 @@ func (p RetentionPolicy) Decide(times []time.Time) [][]string {
 			last = b
 			reasons[i] = append(reasons[i], r.name)
 			left--
+		}
+		// As restic (0.17+): when there are fewer buckets than asked for,
+		// the oldest backup is kept too, so that a young repository keeps
+		// its first backup as the longest-term one.
+		if o := len(times) - 1; r.bucket != nil && left > 0 && o >= 0 && !slices.Contains(reasons[o], r.name) {
+			reasons[o] = append(reasons[o], "oldest "+r.name)
 		}
 	}
 	if p.Within > 0 && len(times) > 0 {

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -76,4 +78,48 @@ func TestRetentionFlagErrors(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, want, d, in)
 	}
+}
+
+// TestRetentionMatchesRestic checks the -keep-* flags against what restic
+// 0.18.1's own forget keeps for the same snapshot times
+// (testdata/restic-forget.tsv, made by scripts/gen-retention-golden.sh).
+func TestRetentionMatchesRestic(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("testdata", "restic-forget.tsv"))
+	require.NoError(t, err)
+	var times []time.Time
+	cases := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		if strings.HasPrefix(line, "#") {
+			continue
+		}
+		policy, list, ok := strings.Cut(line, "\t")
+		require.True(t, ok, line)
+		var got []time.Time
+		for _, s := range strings.Split(list, ",") {
+			tm, err := time.Parse(time.RFC3339, s)
+			require.NoError(t, err)
+			got = append(got, tm)
+		}
+		if policy == "snapshots" {
+			times = got
+			continue
+		}
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		rf := registerRetention(fs)
+		args := strings.Fields(strings.ReplaceAll(policy, "--", "-"))
+		require.NoError(t, fs.Parse(args))
+		p, err := rf.policy()
+		require.NoError(t, err)
+		require.NotNil(t, p)
+		p.Location = time.UTC
+		var kept []time.Time
+		for i, why := range p.Decide(times) {
+			if why != nil {
+				kept = append(kept, times[i])
+			}
+		}
+		assert.Equal(t, got, kept, "restic forget %s", policy)
+		cases++
+	}
+	assert.Equal(t, 12, cases)
 }
