@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/bulletproof-labs/wsvcb/sysctl"
 )
@@ -73,6 +74,9 @@ func (a *app) procPath(k sysctl.Key) string { return a.fs.Root() + "/" + k.Path(
 
 func (a *app) main(ctx context.Context) int {
 	o := a.o
+	if o.undo != "" {
+		o.load, o.loadFile = true, o.undo
+	}
 	if o.all {
 		return a.displayAll(sysctl.Key{})
 	}
@@ -441,6 +445,22 @@ func (a *app) writeOps(ctx context.Context, ops []sysctl.Setting, globs bool) in
 	if a.o.dryRun {
 		return a.dryRun(ctx, ops)
 	}
+	if a.o.check {
+		return a.check(ctx, ops)
+	}
+	if a.o.saveUndo != "" {
+		// The old values are saved before anything is written, so the undo
+		// file exists even if the write is interrupted.
+		tx, _ := a.fs.ApplyWith(ctx, ops, &sysctl.ApplyOptions{DryRun: true, ContinueOnError: true})
+		var plan []sysctl.Change
+		if tx != nil {
+			plan = tx.Changes()
+		}
+		if err := sysctl.WriteUndoFile(a.o.saveUndo, sysctl.UndoSettings(plan), time.Now()); err != nil {
+			a.warnf("--save-undo %s: %v; nothing written", a.o.saveUndo, err)
+			return 1
+		}
+	}
 	var applied []sysctl.Setting
 	rc := 0
 	if a.rollback(len(ops)) {
@@ -522,6 +542,30 @@ func (a *app) writeOps(ctx context.Context, ops []sysctl.Setting, globs bool) in
 			a.warnf("persist %s: %v", a.o.persist, err)
 			rc |= 1
 		}
+	}
+	return rc
+}
+
+// check is --check: it lists every key whose running value differs from
+// the wanted one and returns 3 on drift (0 in sync, 1 when a setting could
+// not be checked).
+func (a *app) check(ctx context.Context, ops []sysctl.Setting) int {
+	drift, err := a.fs.Check(ctx, ops)
+	rc := 0
+	if err != nil {
+		for _, e := range unjoin(err) {
+			a.warnf("cannot check: %v", e)
+			rc = 1
+		}
+	}
+	for _, d := range drift {
+		fmt.Fprintf(a.out, "drift: %s\n", d)
+	}
+	if len(drift) > 0 {
+		return rc | 3
+	}
+	if rc == 0 && !a.o.quiet {
+		fmt.Fprintf(a.out, "in sync: %d settings checked\n", len(ops))
 	}
 	return rc
 }

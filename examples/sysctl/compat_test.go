@@ -84,7 +84,9 @@ func compatCases(dir string) []compatCase {
 		c("-p", "/nonexistent"), c("-p", good), c("-p"+good, "-q"), c("-p", good, good),
 		nrf("-p", bad), nrf("-e", "-p", bad), nrf("-q", "-p", bad), nrf("-p", bad, "/nonexistent"),
 		// Usage.
-		c(), c("-x"), c("-z"), c("-h"), c("-N", "-q", "net.ipv4.tcp_sack"), c("--bogus"), c("-r"),
+		c(), c("-x"), c("-z"),
+		// --help also lists this tool's own flags, after procps' text.
+		{args: []string{"-h"}, fix: func(r *result) { r.stdout += extraUsage }}, c("-N", "-q", "net.ipv4.tcp_sack"), c("--bogus"), c("-r"),
 	}
 }
 

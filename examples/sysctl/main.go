@@ -3,7 +3,8 @@
 // --system, but every write is validated first, written in one write(2),
 // read back, and rolled back on failure (all-or-nothing by default when
 // several keys are written). Extras: --netns, --dry-run (diff), --persist,
-// --rollback-on-error, --root.
+// --rollback-on-error, --root, --check (drift, exit 3), --save-undo and
+// --undo.
 //
 // Deliberate differences from procps-ng 4.0.2: a read-only key (such as
 // net.core.rmem_max inside a network namespace, where it is global) is a
@@ -12,12 +13,16 @@
 // (procps prints "Invalid argument" and exits 0); a failed "-key = value"
 // line of a -p/--system file, a missing key included, is only a notice
 // ending in ", ignoring" and never fails or rolls back the run, as
-// sysctl.d(5) says (procps prints "cannot stat" and exits 1).
+// sysctl.d(5) says (procps prints "cannot stat" and exits 1); -h/--help
+// prints procps' text followed by this tool's own flags.
 //
 //	sysctl net.ipv4.tcp_rmem
 //	sysctl --netns blue -w net.ipv4.tcp_window_scaling=0 'net.ipv4.tcp_rmem=4096 87380 4194304'
 //	sysctl --dry-run -p /etc/sysctl.d/90-wsvcb.conf
 //	sysctl --root ./testdata/proc-sys -a
+//	sysctl --check -p /etc/sysctl.d/90-wsvcb.conf          # exit 3 when the running values drifted
+//	sysctl --save-undo /root/undo.conf -w net.ipv4.tcp_window_scaling=0
+//	sysctl --undo /root/undo.conf
 package main
 
 import (
@@ -52,9 +57,7 @@ func run(ctx context.Context, argv []string, stdout, stderr io.Writer, stdin io.
 	}
 	if o.help {
 		fmt.Fprint(out, usage)
-		if o.verbose {
-			fmt.Fprint(out, extraUsage)
-		}
+		fmt.Fprint(out, extraUsage)
 		return 0
 	}
 	if o.version {

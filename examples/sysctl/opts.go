@@ -16,6 +16,8 @@ type options struct {
 	netns, persist, root, confPrefix string
 	rollback                         string // "", "true", "false"
 	verbose                          bool
+	check                            bool
+	saveUndo, undo                   string
 
 	args []string
 }
@@ -54,6 +56,9 @@ var longOpts = []longOpt{
 	{"root", 1, func(o *options, v string) { o.root = v }},
 	{"conf-prefix", 1, func(o *options, v string) { o.confPrefix = v }},
 	{"verbose", 0, func(o *options, _ string) { o.verbose = true }},
+	{"check", 0, func(o *options, _ string) { o.check = true }},
+	{"save-undo", 1, func(o *options, v string) { o.saveUndo = v }},
+	{"undo", 1, func(o *options, v string) { o.undo = v }},
 }
 
 // usageErr is a getopt diagnostic; procps then prints the usage on stdout
@@ -198,4 +203,10 @@ Extras (not in procps):
       --root <dir>         sysctl tree to use instead of /proc/sys ($SYSCTL_ROOT)
       --conf-prefix <dir>  prefix for the --system directories ($SYSCTL_CONF_PREFIX)
       --verbose            explain refused values
+      --check              compare the running values with the given settings,
+                           -p files or --system without writing; list each
+                           difference; exit 3 on drift, 0 in sync, 1 on errors
+      --save-undo <file>   before writing, save the old values of the keys the
+                           write changes, as a sysctl.d file (mode 0600)
+      --undo <file>        restore a --save-undo file (same as -p <file>)
 `
