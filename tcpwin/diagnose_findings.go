@@ -2,6 +2,7 @@ package tcpwin
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
 )
 
@@ -21,9 +22,18 @@ const (
 func rewriteFixes(host, peer string) []string {
 	return []string{
 		fmt.Sprintf("find the middlebox between %s and %s that rewrites or strips the window-scale option (capture at both ends: tcpwin diagnose FILE PEERFILE) and fix or bypass it; that is the real cause", host, peer),
-		fmt.Sprintf("on %s: %s (no scaling either way: windows cap at 64 KiB, so at most 64 KiB per round trip)", host, FixNoScaling),
-		fmt.Sprintf("on %s: %s (the pre-2.6.17 maxima: a shift of about 2, which most broken middleboxes pass; net.core.rmem_max or SO_RCVBUF can still raise the shift, so check the SYN's wscale afterwards)", host, FixSmallBuffers),
+		fmt.Sprintf("on %s: %s (no scaling either way: windows cap at 64 KiB, so at most 64 KiB per round trip)", hostOf(host), FixNoScaling),
+		fmt.Sprintf("on %s: %s (the pre-2.6.17 maxima: a shift of about 2, which most broken middleboxes pass; net.core.rmem_max or SO_RCVBUF can still raise the shift, so check the SYN's wscale afterwards)", hostOf(host), FixSmallBuffers),
 	}
+}
+
+// hostOf turns "addr:port" into the host a sysctl fix applies to: sysctl
+// settings belong to a host (or its network namespace), not to a port.
+func hostOf(endpoint string) string {
+	if ap, err := netip.ParseAddrPort(endpoint); err == nil {
+		return ap.Addr().String()
+	}
+	return endpoint
 }
 
 func endpointName(c *Conn, i int) string {
@@ -99,8 +109,8 @@ func (d *Diagnoser) handshakeFindings(c *Conn, cd *connDiag) []Finding {
 	if off == 1 {
 		f.Cause = fmt.Sprintf("either %[2]s has window scaling disabled, or a middlebox stripped the option: from %[1]s's SYN on its way to %[2]s (then %[2]s never saw it), or from %[2]s's SYN-ACK after %[2]s sent it (then %[2]s scales its windows while %[1]s reads them unscaled, and what %[1]s sends plateaus at %[2]s's raw window). A capture at %[2]s tells which: tcpwin diagnose FILE PEERFILE", hon, hoff)
 		f.Fixes = []string{
-			fmt.Sprintf("if %s has scaling disabled on purpose, nothing breaks but windows stay below 64 KiB; otherwise on %s: sysctl -w net.ipv4.tcp_window_scaling=1", hoff, hoff),
-			fmt.Sprintf("if a middlebox strips the option, fix or bypass it; meanwhile on %s: %s, so that both ends agree scaling is off", hoff, FixNoScaling),
+			fmt.Sprintf("if %s has scaling disabled on purpose, nothing breaks but windows stay below 64 KiB; otherwise on %s: sysctl -w net.ipv4.tcp_window_scaling=1", hostOf(hoff), hostOf(hoff)),
+			fmt.Sprintf("if a middlebox strips the option, fix or bypass it; meanwhile on %s: %s, so that both ends agree scaling is off", hostOf(hoff), FixNoScaling),
 		}
 	} else {
 		f.Cause = fmt.Sprintf("%s answered a SYN without window scaling with a window-scale option, which RFC 7323 section 2.2 forbids: the SYN was altered between this capture point and %s, or %s's TCP stack is broken", hon, hon, hon)

@@ -140,10 +140,15 @@ func TestDiagnoseLabPlateauEvidence(t *testing.T) {
 			}
 		}
 		fixes := strings.Join(f.Fixes, "\n")
-		for _, w := range []string{"net.ipv4.tcp_window_scaling=0", "4096 87380 174760", "on " + f.Conn.A} {
+		host, _, _ := strings.Cut(f.Conn.A, ":")
+		for _, w := range []string{"net.ipv4.tcp_window_scaling=0", "4096 87380 174760", "on " + host + ": sysctl"} {
 			if !strings.Contains(fixes, w) {
 				t.Errorf("%s: fixes lack %q:\n%s", file, w, fixes)
 			}
+		}
+		// sysctl fixes belong to a host, never to a host:port.
+		if strings.Contains(fixes, "on "+f.Conn.A) {
+			t.Errorf("%s: a fix is addressed to %s, not to its host:\n%s", file, f.Conn.A, fixes)
 		}
 		if !strings.Contains(f.Cause, "2006") {
 			t.Errorf("%s: cause does not name the 2006 failure: %s", file, f.Cause)
