@@ -334,7 +334,7 @@ func (d *Diagnoser) Close(c *Conn) []Finding {
 		}
 		out = append(out, d.flowFindings(c, cd, ri)...)
 		if rs.zeroWins > 0 {
-			out = append(out, d.zeroFinding(c, cd, ri))
+			out = append(out, d.zeroFinding(c, cd, ri)...)
 		}
 	}
 	return out
