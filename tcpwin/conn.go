@@ -74,6 +74,9 @@ const (
 	// ScaleOn: both SYNs carried the option; windows are shifted by the
 	// sender's own offered shift (RFC 7323 section 2.2).
 	ScaleOn
+	// ScaleAssumed: the handshake was not seen and Config.AssumeWScale
+	// gave the shift (tshark's tcp.default_window_scaling).
+	ScaleAssumed
 )
 
 func (s ScaleState) String() string {
@@ -82,6 +85,8 @@ func (s ScaleState) String() string {
 		return "off"
 	case ScaleOn:
 		return "on"
+	case ScaleAssumed:
+		return "assumed"
 	}
 	return "unknown"
 }
@@ -93,12 +98,13 @@ const (
 )
 
 // Multiplier returns the Wireshark-style scale column: MultiplierUnknown,
-// MultiplierNotUsed, or 2^shift when scaling is on.
+// MultiplierNotUsed, or 2^shift when scaling is on (or assumed, as tshark
+// shows its tcp.default_window_scaling).
 func Multiplier(state ScaleState, shift uint8) int {
 	switch state {
 	case ScaleOff:
 		return MultiplierNotUsed
-	case ScaleOn:
+	case ScaleOn, ScaleAssumed:
 		return int(ScaleFactor(shift))
 	}
 	return MultiplierUnknown

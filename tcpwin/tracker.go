@@ -29,6 +29,12 @@ type Config struct {
 	// KeepClosed keeps a copy of every connection that left the tracker,
 	// for Closed. Memory then grows with the number of connections.
 	KeepClosed bool
+	// AssumeWScale, when set, is the shift assumed for both sides of a
+	// connection whose handshake the capture does not hold (it starts
+	// mid-stream), as tshark's tcp.default_window_scaling preference: their
+	// windows are scaled by it, with Scale ScaleAssumed. A SYN seen later
+	// replaces the assumption. Values above MaxShift are clamped.
+	AssumeWScale *int
 }
 
 func (c *Config) withDefaults() Config {
@@ -221,7 +227,7 @@ func (t *Tracker) Observe(seg *Segment) *Result {
 	r.Window = uint32(seg.Window)
 	if !syn {
 		switch s.Scale {
-		case ScaleOn:
+		case ScaleOn, ScaleAssumed:
 			r.Window = EffectiveWindow(seg.Window, s.Shift)
 		case ScaleUnknown:
 			s.Stats.UnknownScale++
@@ -287,6 +293,12 @@ func (t *Tracker) create(key mapKey, seg *Segment) int32 {
 		FirstFrame: seg.Frame,
 		FirstTime:  seg.Time,
 		MidStream:  !seg.Flags.Has(FlagSYN),
+	}
+	if e.conn.MidStream && t.cfg.AssumeWScale != nil {
+		shift, _ := ClampShift(uint8(min(max(*t.cfg.AssumeWScale, 0), 255)))
+		for i := range e.conn.Side {
+			e.conn.Side[i].Scale, e.conn.Side[i].Shift = ScaleAssumed, shift
+		}
 	}
 	if seg.Flags.Has(FlagSYN | FlagACK) {
 		// The capture starts at the SYN-ACK: the receiver initiated.

@@ -32,6 +32,7 @@ func cmdDiagnose(args []string, stdout, stderr io.Writer) int {
 	o := fs.String("o", "text", "output format: text or json")
 	minSev := fs.String("min", "info", "text output: least severity shown (info, warning, critical)")
 	maxConns := fs.Int("max-conns", tcpwin.DefaultMaxConns, "connections tracked at once (LRU eviction beyond)")
+	assume := fs.Int("assume-wscale", -1, "shift to assume for connections whose handshake the capture lacks (mid-stream), as tshark's tcp.default_window_scaling; -1: not known")
 	pos, err := parse(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
@@ -66,6 +67,12 @@ func cmdDiagnose(args []string, stdout, stderr io.Writer) int {
 		srcs = append(srcs, s)
 	}
 	cfg := &tcpwin.DiagnoseConfig{Tracker: &tcpwin.Config{MaxConns: *maxConns}}
+	if *assume >= 0 {
+		if *assume > 14 {
+			return usageErr(fmt.Sprintf("-assume-wscale %d: want -1 (not known) or 0-14", *assume))
+		}
+		cfg.Tracker.AssumeWScale = assume
+	}
 	var rep *tcpwin.Report
 	if len(srcs) == 1 {
 		rep, err = tcpwin.Diagnose(ctx, srcs[0], cfg)

@@ -19,12 +19,12 @@ const (
 
 const usage = `usage:
   tcpwin handshakes [-o tsv|json] FILE
-  tcpwin windows    [-o tsv|json] FILE
-  tcpwin conns      [-o tsv|json] FILE
+  tcpwin windows    [-o tsv|json] [-assume-wscale N] FILE
+  tcpwin conns      [-o tsv|json] [-assume-wscale N] FILE
   tcpwin calc [-o tsv|json] -win N -shift S
   tcpwin calc [-o tsv|json] -buf BYTES
   tcpwin predict [-rmem "MIN DEF MAX"] [-rmem-max N] [-rcvbuf N] [-o json]
-  tcpwin diagnose [-o text|json] [-min SEV] FILE [PEERFILE]
+  tcpwin diagnose [-o text|json] [-min SEV] [-assume-wscale N] FILE [PEERFILE]
   tcpwin watch (-i IFACE [-syn-only] | -r FILE) [-o text|json] [-n N] [-duration D]
 FILE is a pcap, pcapng or tcpdump text file, "-" for standard input.
 `
@@ -110,6 +110,7 @@ func checkFormat(o string) error {
 func runCapture(cmd string, args []string, stdout, stderr io.Writer) error {
 	fs, o := newFlags(cmd, stderr)
 	maxConns := fs.Int("max-conns", tcpwin.DefaultMaxConns, "connections tracked at once (LRU eviction beyond)")
+	assume := fs.Int("assume-wscale", -1, "shift to assume for connections whose handshake the capture lacks (mid-stream), as tshark's tcp.default_window_scaling; -1: not known")
 	idle := fs.Duration("idle", tcpwin.DefaultIdleTimeout, "evict connections idle this long in capture time (negative: never)")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -127,6 +128,12 @@ func runCapture(cmd string, args []string, stdout, stderr io.Writer) error {
 	}
 	defer src.Close()
 	cfg := &tcpwin.Config{MaxConns: *maxConns, IdleTimeout: *idle}
+	if *assume >= 0 {
+		if *assume > 14 {
+			return errUsage{fmt.Sprintf("-assume-wscale %d: want -1 (not known) or 0-14", *assume)}
+		}
+		cfg.AssumeWScale = assume
+	}
 	if cmd != "conns" {
 		cfg.OnClose = func(*tcpwin.Conn) {} // keep no summaries: memory stays bounded
 	}
