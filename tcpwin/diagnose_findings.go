@@ -28,6 +28,10 @@ func rewriteFixes(host, peer string) []string {
 	}
 }
 
+// midStreamSmallRaw: below this raw window (bytes), a receiver seen only
+// mid-stream whose peer keeps to the raw window exactly is taken to scale.
+const midStreamSmallRaw = 4096
+
 // hostOf turns "addr:port" into the host a sysctl fix applies to: sysctl
 // settings belong to a host (or its network namespace), not to a port.
 func hostOf(endpoint string) string {
@@ -185,6 +189,25 @@ func (d *Diagnoser) flowFindings(c *Conn, cd *connDiag, ri int) []Finding {
 			send, perRTTBytes, recv, recv, rs.rawMax, recv, cs.Shift, rs.effMax, flowText())
 		base.Cause = fmt.Sprintf("%s reads %s's windows unscaled: %s's window-scale option (shift %d) was rewritten to 0 or stripped between this capture point and %s, the 2006 failure (a middlebox \"normalising\" TCP options)",
 			send, recv, recv, cs.Shift, send)
+		base.Fixes = rewriteFixes(recv, send)
+	case enough && atRaw && fewRetrans(f.Retransmissions, fresh) && cs.Scale == ScaleAssumed &&
+		cs.Shift >= 1 && uint64(rs.effMax) >= 4*max(perRTTBytes, 1):
+		// Mid-stream with -assume-wscale: the plateau rule on the assumed
+		// shift.
+		base.Kind, base.Severity = KindWindowPlateau, SeverityCritical
+		base.Summary = fmt.Sprintf("%s sends at most %d bytes per round trip toward %s: its bytes in flight plateau at %s's raw window %d, which the assumed wscale %d (the handshake is not in this capture) makes %d bytes; %s",
+			send, perRTTBytes, recv, recv, rs.rawMax, cs.Shift, rs.effMax, flowText())
+		base.Cause = fmt.Sprintf("if %s does scale by 2^%d as assumed, %s reads its windows unscaled: the window-scale option was rewritten or stripped on the way, the 2006 failure (a capture with the handshake confirms it)", recv, cs.Shift, send)
+		base.Fixes = rewriteFixes(recv, send)
+	case enough && atRaw && fewRetrans(f.Retransmissions, fresh) && cs.Scale == ScaleUnknown &&
+		cs.SYNs == 0 && rs.rawMax > 0 && rs.rawMax < midStreamSmallRaw:
+		// Mid-stream without an assumption: a sender that keeps exactly to
+		// a tiny raw window. Unscaled, such a window is implausible for a
+		// bulk receiver; scaled, the sender ignores the scale.
+		base.Kind, base.Severity = KindWindowPlateau, SeverityWarning
+		base.Summary = fmt.Sprintf("scale unknown (the handshake is not in this capture), peer honours the raw window: %s sends at most %d bytes per round trip toward %s, exactly %s's raw window of %d; %s",
+			send, perRTTBytes, recv, recv, rs.rawMax, flowText())
+		base.Cause = fmt.Sprintf("a raw window of %d bytes is implausible for an unscaled bulk receiver: %s probably scales its windows and %s reads them unscaled (the 2006 failure); rerun with -assume-wscale N (N the shift %s offers: 7 with current Linux defaults) or capture the handshake to confirm", rs.rawMax, recv, send, hostOf(recv))
 		base.Fixes = rewriteFixes(recv, send)
 	case enough && atRaw && fewRetrans(f.Retransmissions, fresh) && collapsed:
 		base.Kind, base.Severity = KindWindowPlateau, SeverityCritical
