@@ -232,6 +232,14 @@ func (d *Diagnoser) flowFindings(c *Conn, cd *connDiag, ri int) []Finding {
 		base.Cause = fmt.Sprintf("the 2006 failure's signature: if a middlebox rewrites %s's wscale %d to 0 or strips it on the way to %s, %s reads %d bytes as the whole window and sends one such flight per round trip. Harmless if the path is clean: confirm with a longer capture or one taken at %s",
 			recv, cs.Shift, send, send, rs.rawMax, send)
 		base.Fixes = rewriteFixes(recv, send)
+		if base.Severity == SeverityInfo {
+			// Nothing shows harm yet: a healthy host must not be told to
+			// turn scaling off. The fixes apply only once it is confirmed.
+			base.Fixes = []string{fmt.Sprintf("nothing to change while transfers from %s are fast; if they are slow, capture longer or at both ends (tcpwin diagnose FILE PEERFILE) to confirm, and only then:", send)}
+			for _, x := range rewriteFixes(recv, send)[1:] {
+				base.Fixes = append(base.Fixes, "if confirmed, "+x)
+			}
+		}
 	case collapsed:
 		base.Kind, base.Severity = KindScaleExposure, SeverityWarning
 		base.Summary = fmt.Sprintf("%s's window fell from %d in its %s to a raw %d right after the handshake (about 2^%d less) although its %s here carries %s; %s",

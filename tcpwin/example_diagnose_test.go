@@ -37,7 +37,7 @@ func ExampleDiagnose() {
 	}
 	// Output:
 	// info scale-exposure side a: wscale 6, raw window 92 = 5888 bytes, implied shift 6
-	// on 192.0.2.1: sysctl -w net.ipv4.tcp_window_scaling=0 (no scaling either way: windows cap at 64 KiB, so at most 64 KiB per round trip)
+	// if confirmed, on 192.0.2.1: sysctl -w net.ipv4.tcp_window_scaling=0 (no scaling either way: windows cap at 64 KiB, so at most 64 KiB per round trip)
 }
 
 // The same handshake captured at the client and at the server: a
