@@ -181,7 +181,8 @@ func (b *backup) run(ctx context.Context, sel VMInfo) (man *Manifest, err error)
 	if err := b.staleSnapshots(ctx); err != nil {
 		return nil, err
 	}
-	tmp, err := b.o.FS.MkdirTemp(parent, "."+filepath.Base(b.dir)+".partial-")
+	b.removeStalePartials(parent)
+	tmp, err := b.o.FS.MkdirTemp(parent, "."+filepath.Base(b.dir)+partialMarker(b.vm.MoRef))
 	if err != nil {
 		return nil, b.fail(ErrWrite, err)
 	}

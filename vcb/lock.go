@@ -31,13 +31,17 @@ const snapshotDescription = "vcb backup"
 // LockPath returns the lock file a backup of the VM with this moref into
 // a directory under parent holds while it runs.
 func LockPath(parent, moref string) string {
-	safe := strings.Map(func(r rune) rune {
-		if r == '/' || r == 0 || r == '\\' {
+	return filepath.Join(parent, ".vcb-"+safeMoRef(moref)+".lock")
+}
+
+// safeMoRef makes a moref usable in a file name.
+func safeMoRef(moref string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '/' || r == 0 || r == '\\' || r == '.' {
 			return '_'
 		}
 		return r
 	}, moref)
-	return filepath.Join(parent, ".vcb-"+safe+".lock")
 }
 
 // fileLock is a held flock.
@@ -208,4 +212,27 @@ func (b *backup) staleSnapshots(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// partialMarker is the part of a backup's temporary directory name
+// (".NAME" + marker + random) that names the VM, so that a later backup
+// of the VM, holding its lock, can remove what a killed one left.
+func partialMarker(moref string) string {
+	return ".partial-vcb-" + safeMoRef(moref) + "-"
+}
+
+// removeStalePartials removes the temporary directories earlier backups
+// of the VM into parent left when they were killed: with the VM's lock
+// held, none of them is in use.
+func (b *backup) removeStalePartials(parent string) {
+	ents, err := os.ReadDir(parent)
+	if err != nil {
+		return
+	}
+	marker := partialMarker(b.vm.MoRef)
+	for _, e := range ents {
+		if e.IsDir() && strings.HasPrefix(e.Name(), ".") && strings.Contains(e.Name(), marker) {
+			_ = b.o.FS.RemoveAll(filepath.Join(parent, e.Name()))
+		}
+	}
 }

@@ -14,6 +14,20 @@
 //	vcbmounter -prune /backups -store /backups/chunks                  # drop chunks no backup uses
 //
 // The password comes from $GOVC_PASSWORD, -passfile or a prompt.
+//
+// One backup of a VM runs at a time: a backup holds an flock on
+// ".vcb-<moref>.lock" in the parent directory of -r (released by the kernel
+// however the process ends). A second backup of the VM into that directory
+// fails at once with exit status 75 (EX_TEMPFAIL: try again later).
+//
+// A backup that was killed leaves its "vcb-..." snapshot behind. Every
+// backup looks for such snapshots first and removes those whose backup is
+// known dead (taken on this host, lock free), reporting each on stderr;
+// -remove-stale-snapshots also removes those taken on another host or by
+// an older version (run it when no other host backs up the VM).
+//
+// Exit status: 0 success, 1 failure, 2 usage error, 75 VM locked by
+// another backup.
 package main
 
 import (
@@ -41,6 +55,10 @@ func main() {
 
 const tool = "vcbmounter"
 
+// exitLocked is the exit status of a backup refused because another
+// backup of the VM holds its lock (sysexits' EX_TEMPFAIL).
+const exitLocked = 75
+
 func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet(tool, flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -63,6 +81,7 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	pre := fs.String("pre", "", "pre-freeze script to run on this host before the snapshot")
 	post := fs.String("post", "", "post-thaw script to run on this host after the snapshot")
 	quiet := fs.Bool("q", false, "no progress bar")
+	removeStale := fs.Bool("remove-stale-snapshots", false, "also remove vcb snapshots left by backups on other hosts or older versions (those of dead backups on this host are always removed)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -137,7 +156,8 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	if err != nil {
 		return vcbcli.Fail(stderr, tool, err)
 	}
-	opts := &vcb.BackupOptions{NoQuiesce: *noQuiesce, Memory: *memory, Keep: *keep}
+	opts := &vcb.BackupOptions{NoQuiesce: *noQuiesce, Memory: *memory, Keep: *keep, RemoveStaleSnapshots: *removeStale}
+	opts.OnStaleSnapshot = func(st vcb.StaleSnapshot) { fmt.Fprintf(stderr, "%s: %s\n", tool, st) }
 	if *zstd {
 		opts.Compression = vcb.CompressionZstd
 	}
@@ -185,6 +205,10 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		}
 	default:
 		m, err = s.Backup(ctx, vm, target, opts)
+	}
+	if errors.Is(err, vcb.ErrLocked) {
+		vcbcli.Fail(stderr, tool, err)
+		return exitLocked
 	}
 	if err != nil {
 		return vcbcli.Fail(stderr, tool, err)
