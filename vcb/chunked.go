@@ -101,10 +101,27 @@ func (c *Client) BackupChunked(ctx context.Context, vm VMInfo, dir string, opts 
 	cb := &chunkedBackup{b: b, store: opts.Store, parentDir: opts.Parent, parent: parent, chunkSize: cs, res: &ChunkedBackup{}}
 	b.disks = cb.disks
 	b.m.report(true)
+	// The store's shared lock keeps a prune from removing this backup's
+	// pending chunks (or chunks it deduplicates against) while it runs.
+	release, err := opts.Store.Acquire()
+	if err != nil {
+		kind := ErrWrite
+		if errors.Is(err, chunkstore.ErrBusy) {
+			kind = ErrLocked
+		}
+		return nil, newErr("backup", vm.MoRef, kind, err)
+	}
 	man, err := b.run(ctx, vm)
 	if err != nil {
+		// No recipe will refer to the chunks not yet synced: remove them
+		// now rather than leave them in the store's tmp/.
+		if derr := opts.Store.Discard(); derr != nil {
+			err = errors.Join(err, newErr("backup", vm.MoRef, ErrWrite, derr))
+		}
+		release()
 		return nil, err
 	}
+	release()
 	cb.res.Manifest = man
 	if o.Keep > 0 {
 		if _, err := Rotate(filepath.Dir(b.dir), man.VM, o.Keep); err != nil {

@@ -103,13 +103,17 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 			return vcbcli.Fail(stderr, tool, fmt.Errorf("-prune needs -store DIR"))
 		}
 		st, err := pruneStore(*storeDir, *prune)
+		if errors.Is(err, vcb.ErrLocked) {
+			vcbcli.Fail(stderr, tool, err)
+			return exitLocked
+		}
 		if err != nil {
 			return vcbcli.Fail(stderr, tool, err)
 		}
 		if conn.JSON {
 			_ = vcbcli.PrintJSON(stdout, st)
 		} else {
-			fmt.Fprintf(stdout, "pruned %s: %d chunks removed (%d bytes), %d kept\n", *storeDir, st.Removed, st.Freed, st.Kept)
+			fmt.Fprintf(stdout, "pruned %s: %d chunks removed, %d pending files of dead backups removed (%d bytes), %d kept\n", *storeDir, st.Removed, st.Pending, st.Freed, st.Kept)
 		}
 		return 0
 	case *release != "":
