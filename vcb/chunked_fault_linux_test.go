@@ -4,7 +4,6 @@ package vcb_test
 
 import (
 	"context"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -16,20 +15,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// tmpFiles lists the regular files under a store's tmp/.
-func tmpFiles(t *testing.T, store string) []string {
-	t.Helper()
-	var out []string
-	err := filepath.WalkDir(filepath.Join(store, "tmp"), func(p string, d fs.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() {
-			out = append(out, p)
-		}
-		return err
-	})
-	require.NoError(t, err)
-	return out
-}
 
 // TestChunkedDiskFullRemovesPending backs up a 3 MiB disk in 64 KiB
 // chunks into a store on a 1 MiB tmpfs: the kernel's ENOSPC fails the
