@@ -122,3 +122,31 @@ func TestChunkedAndFileBackupShortExtentFail(t *testing.T) {
 	assert.Empty(t, ents, "partial backup left behind")
 	assertNoSnapshots(t, e, vm.MoRef)
 }
+
+// TestBackupProgressCountsDiskData: the progress of a backup of a
+// descriptor disk counts the extent's bytes (the capacity), not the
+// descriptor's, and carries the wall time for rates.
+func TestBackupProgressCountsDiskData(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	const capacity = 2 << 20
+	data := make([]byte, capacity)
+	_, _ = rand.NewChaCha8([32]byte{13}).Read(data)
+	createGovcStyle(t, e, "prog", capacity, data)
+	vm, err := e.c.Find(ctx, mustSel(t, "name:prog"))
+	require.NoError(t, err)
+	var reports []vcb.Progress
+	opts := &vcb.BackupOptions{Progress: func(p vcb.Progress) { reports = append(reports, p) }}
+	_, err = e.c.Backup(ctx, vm, filepath.Join(t.TempDir(), "prog"), opts)
+	require.NoError(t, err)
+	last := reports[len(reports)-1]
+	assert.Equal(t, "done", last.Phase)
+	assert.Equal(t, int64(capacity), last.Done)
+	assert.Equal(t, int64(capacity), last.Total)
+	assert.Positive(t, last.Elapsed)
+	for i := 1; i < len(reports); i++ {
+		assert.GreaterOrEqual(t, reports[i].Elapsed, reports[i-1].Elapsed)
+		assert.GreaterOrEqual(t, reports[i].Done, reports[i-1].Done)
+	}
+}
