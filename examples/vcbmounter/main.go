@@ -26,8 +26,12 @@
 // -remove-stale-snapshots also removes those taken on another host or by
 // an older version (run it when no other host backs up the VM).
 //
-// Exit status: 0 success, 1 failure, 2 usage error, 75 VM locked by
-// another backup.
+// -prune also removes the pending chunk files of chunked backups that died
+// (a failed one removes its own); it holds the store's exclusive lock and
+// exits 75 while a chunked backup writes to the store.
+//
+// Exit status: 0 success, 1 failure, 2 usage error, 75 the VM (or, for
+// -prune, the chunk store) is locked by a running backup.
 package main
 
 import (
@@ -73,7 +77,7 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	mode := fs.String("m", "nbd", "transport mode: nbd or nbdssl (the NFC lease over HTTPS); san and hotadd are not supported")
 	release := fs.String("d", "", "release a fullvm backup directory: delete it (only if it is a vcb backup)")
 	verify := fs.String("verify", "", "verify the checksums of a backup directory and exit")
-	prune := fs.String("prune", "", "remove the chunks of -store that no chunked backup under this directory uses, and exit")
+	prune := fs.String("prune", "", "remove the chunks of -store that no chunked backup under this directory uses and the pending files of dead backups, and exit")
 	noQuiesce := fs.Bool("Q", false, "do not quiesce the guest file systems")
 	memory := fs.Bool("M", false, "include memory in the snapshot")
 	zstd := fs.Bool("z", false, "compress disks with zstd")
