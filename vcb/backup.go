@@ -54,6 +54,14 @@ type BackupOptions struct {
 	// reported to the server (which aborts idle leases); default 10s.
 	LeaseUpdateInterval time.Duration
 	FS                  FS // default OSFS
+	// RemoveStaleSnapshots also removes vcb snapshots whose backup cannot
+	// be shown dead: taken on another host or by an older version. A
+	// backup always removes those that earlier backups on this host left
+	// (their lock is free), and never one whose backup still runs.
+	RemoveStaleSnapshots bool
+	// OnStaleSnapshot, when set, is told of each leftover vcb snapshot
+	// found (removed or not).
+	OnStaleSnapshot func(StaleSnapshot)
 }
 
 func (o *BackupOptions) withDefaults() BackupOptions {
@@ -120,6 +128,8 @@ type backup struct {
 	m   *meter
 	vm  VMInfo
 	obj *object.VirtualMachine
+	// lock is the per-VM lock held for the whole backup.
+	lock *fileLock
 
 	files []File
 	// unsynced holds the files written but not yet flushed: finish
@@ -160,7 +170,21 @@ func (b *backup) run(ctx context.Context, sel VMInfo) (man *Manifest, err error)
 	if err := b.o.FS.MkdirAll(parent); err != nil {
 		return nil, b.fail(ErrWrite, err)
 	}
-	tmp, err := b.o.FS.MkdirTemp(parent, "."+filepath.Base(b.dir)+".partial-")
+	// One backup of a VM at a time: the lock guards the snapshots too.
+	lock, err := lockFile(LockPath(parent, b.vm.MoRef), true)
+	if err != nil {
+		if errors.Is(err, ErrLocked) {
+			return nil, b.fail(ErrLocked, err)
+		}
+		return nil, b.fail(ErrWrite, err)
+	}
+	b.lock = lock
+	defer lock.unlock()
+	if err := b.staleSnapshots(ctx); err != nil {
+		return nil, err
+	}
+	b.removeStalePartials(parent)
+	tmp, err := b.o.FS.MkdirTemp(parent, "."+filepath.Base(b.dir)+partialMarker(b.vm.MoRef))
 	if err != nil {
 		return nil, b.fail(ErrWrite, err)
 	}
@@ -291,7 +315,7 @@ func (b *backup) withSnapshot(ctx context.Context, snap types.ManagedObjectRefer
 func (b *backup) createSnapshot(ctx context.Context) (*types.ManagedObjectReference, error) {
 	quiesce := !b.o.NoQuiesce && b.vm.PowerState == string(types.VirtualMachinePowerStatePoweredOn)
 	memory := b.o.Memory && b.vm.PowerState == string(types.VirtualMachinePowerStatePoweredOn)
-	task, err := b.obj.CreateSnapshot(ctx, b.o.SnapshotName, "vcb backup", memory, quiesce)
+	task, err := b.obj.CreateSnapshot(ctx, b.o.SnapshotName, b.snapshotDesc(), memory, quiesce)
 	var res *types.TaskInfo
 	if err == nil {
 		res, err = task.WaitForResult(ctx, nil)
@@ -318,6 +342,15 @@ func (b *backup) createSnapshot(ctx context.Context) (*types.ManagedObjectRefere
 // retrying, and reports a snapshot it could not remove by name.
 func (b *backup) removeSnapshot(snap types.ManagedObjectReference) error {
 	b.m.setPhase("remove-snapshot", "")
+	if err := b.removeSnapshotRetry(snap); err != nil {
+		return b.fail(ErrSnapshot, fmt.Errorf("snapshot %q (%s) could not be removed, remove it by hand: %w", b.o.SnapshotName, snap.Value, err))
+	}
+	return nil
+}
+
+// removeSnapshotRetry removes a snapshot with fresh contexts, retrying;
+// one already gone is no error.
+func (b *backup) removeSnapshotRetry(snap types.ManagedObjectReference) error {
 	var last error
 	for attempt := 0; attempt < snapshotRemoveAttempts; attempt++ {
 		if attempt > 0 {
@@ -330,7 +363,7 @@ func (b *backup) removeSnapshot(snap types.ManagedObjectReference) error {
 			return nil
 		}
 	}
-	return b.fail(ErrSnapshot, fmt.Errorf("snapshot %q (%s) could not be removed, remove it by hand: %w", b.o.SnapshotName, snap.Value, last))
+	return last
 }
 
 func removeSnapshotOnce(ctx context.Context, c *Client, snap types.ManagedObjectReference) error {

@@ -1,6 +1,7 @@
 package vcb
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -8,11 +9,13 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"path"
 	"path/filepath"
 	"sort"
 	"sync"
 
 	"github.com/bulletproof-labs/wsvcb/vcb/chunkstore"
+	"github.com/bulletproof-labs/wsvcb/vcb/vmdk"
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/vim25/methods"
 	"github.com/vmware/govmomi/vim25/soap"
@@ -101,10 +104,27 @@ func (c *Client) BackupChunked(ctx context.Context, vm VMInfo, dir string, opts 
 	cb := &chunkedBackup{b: b, store: opts.Store, parentDir: opts.Parent, parent: parent, chunkSize: cs, res: &ChunkedBackup{}}
 	b.disks = cb.disks
 	b.m.report(true)
+	// The store's shared lock keeps a prune from removing this backup's
+	// pending chunks (or chunks it deduplicates against) while it runs.
+	release, err := opts.Store.Acquire()
+	if err != nil {
+		kind := ErrWrite
+		if errors.Is(err, chunkstore.ErrBusy) {
+			kind = ErrLocked
+		}
+		return nil, newErr("backup", vm.MoRef, kind, err)
+	}
 	man, err := b.run(ctx, vm)
 	if err != nil {
+		// No recipe will refer to the chunks not yet synced: remove them
+		// now rather than leave them in the store's tmp/.
+		if derr := opts.Store.Discard(); derr != nil {
+			err = errors.Join(err, newErr("backup", vm.MoRef, ErrWrite, derr))
+		}
+		release()
 		return nil, err
 	}
+	release()
 	cb.res.Manifest = man
 	if err := o.retire(ctx, filepath.Dir(b.dir), man.VM); err != nil {
 		return cb.res, err
@@ -162,12 +182,15 @@ func (cb *chunkedBackup) disks(ctx context.Context, snap types.ManagedObjectRefe
 
 // disk backs up one disk, incrementally when the parent allows it.
 func (cb *chunkedBackup) disk(ctx context.Context, snap types.ManagedObjectReference, d Disk, st *DiskStats) (*chunkstore.Recipe, error) {
-	u, err := cb.diskURL(ctx, d)
+	u, desc, err := cb.diskSource(ctx, d)
 	if err != nil {
 		return nil, err
 	}
 	if cb.parent != nil {
 		prev, reason := cb.parentRecipe(d)
+		if prev != nil && desc != nil {
+			prev, reason = nil, "the disk is not one flat extent"
+		}
 		if prev != nil && st.ChangeID == "" {
 			prev, reason = nil, "the snapshot's disk has no change ID (changed block tracking off)"
 		}
@@ -184,19 +207,7 @@ func (cb *chunkedBackup) disk(ctx context.Context, snap types.ManagedObjectRefer
 		}
 		st.Reason = reason
 	}
-	return cb.full(ctx, u, d, st)
-}
-
-func (cb *chunkedBackup) diskURL(ctx context.Context, d Disk) (*url.URL, error) {
-	var p object.DatastorePath
-	if !p.FromString(d.File) {
-		return nil, cb.b.fail(ErrTransfer, fmt.Errorf("disk %s: cannot parse path %q", d.Slot, d.File))
-	}
-	ds, err := cb.b.c.finder.Datastore(ctx, p.Datastore)
-	if err != nil {
-		return nil, cb.b.fail(ErrNotFound, fmt.Errorf("datastore %s: %w", p.Datastore, err))
-	}
-	return datastoreURL(ds, p.Path), nil
+	return cb.full(ctx, u, desc, d, st)
 }
 
 // tryIncremental backs up d incrementally from prev. It returns why not
@@ -272,31 +283,53 @@ func readRecipe(dir string, f File) (*chunkstore.Recipe, error) {
 	return chunkstore.ParseRecipe(io.LimitReader(rc, 1<<30))
 }
 
-// full reads the whole disk as one stream and chunks it.
-func (cb *chunkedBackup) full(ctx context.Context, u *url.URL, d Disk, st *DiskStats) (*chunkstore.Recipe, error) {
+// full reads the whole disk as one stream and chunks it: from u, or,
+// when desc is set, from the extents it names.
+func (cb *chunkedBackup) full(ctx context.Context, u *url.URL, desc *vmdk.Descriptor, d Disk, st *DiskStats) (*chunkstore.Recipe, error) {
 	b := cb.b
 	b.m.setPhase("export", diskFileName(d))
-	body, _, err := b.c.get(ctx, u)
-	if err != nil {
-		return nil, b.fail(ErrTransfer, fmt.Errorf("disk %s: %w", d.Slot, err))
+	var body io.ReadCloser
+	if desc != nil {
+		er, err := b.newExtentReader(ctx, d, desc)
+		if err != nil {
+			return nil, err
+		}
+		body = er
+	} else {
+		rc, _, err := b.c.get(ctx, u)
+		if err != nil {
+			return nil, b.fail(ErrTransfer, fmt.Errorf("disk %s: %w", d.Slot, err))
+		}
+		body = rc
 	}
 	defer body.Close()
 	ch := chunkstore.NewChunker(cb.store, cb.chunkSize)
 	src := io.LimitReader(&countingReader{ctx: ctx, r: body, m: b.m}, d.CapacityBytes)
-	n, err := copyPipelined(ch, src, func() { _ = body.Close() })
+	abort := func() {}
+	if desc == nil {
+		abort = func() { _ = body.Close() }
+	}
+	n, err := copyPipelined(ch, src, abort)
 	if err != nil {
 		var we *writeError
-		if errors.As(err, &we) {
+		var dse *DiskSizeError
+		switch {
+		case errors.As(err, &we):
 			return nil, b.fail(ErrWrite, fmt.Errorf("disk %s: %w", d.Slot, we.err))
+		case errors.As(err, &dse):
+			dse.Capacity = d.CapacityBytes
+			return nil, b.fail(ErrIncomplete, dse)
 		}
 		return nil, b.fail(ErrTransfer, fmt.Errorf("disk %s: %w", d.Slot, err))
 	}
 	st.Transferred, st.Requests = n, 1
-	// A disk file shorter than the capacity reads as zeros past its end.
+	// The invariant: the content read covers exactly the capacity.
 	if n < d.CapacityBytes {
-		if _, err := io.Copy(ch, io.LimitReader(zeroReader{}, d.CapacityBytes-n)); err != nil {
-			return nil, b.fail(ErrWrite, err)
-		}
+		return nil, b.fail(ErrIncomplete, &DiskSizeError{Disk: d.Slot + " " + d.File, Capacity: d.CapacityBytes, Got: n})
+	}
+	var one [1]byte
+	if m, _ := io.ReadFull(body, one[:]); m > 0 {
+		return nil, b.fail(ErrIncomplete, &DiskSizeError{Disk: d.Slot + " " + d.File, Capacity: d.CapacityBytes, Got: n + 1, Detail: "the disk's data is longer than its capacity"})
 	}
 	r, err := ch.Close()
 	if err != nil {
@@ -304,6 +337,61 @@ func (cb *chunkedBackup) full(ctx context.Context, u *url.URL, d Disk, st *DiskS
 	}
 	st.Changed, st.NewChunks = len(r.Chunks), ch.New
 	return r, nil
+}
+
+// diskSource finds where the content of disk d is, for reads by offset:
+// the disk's file itself when it holds raw data, or, when it is a VMDK
+// text descriptor (how vcsim and ESXi datastores keep disks), its one
+// flat extent. A descriptor with several extents, or others than flat
+// ones, is returned for whole reads through its extents. The size of
+// the raw data, when the server tells it, must be the capacity.
+func (cb *chunkedBackup) diskSource(ctx context.Context, d Disk) (*url.URL, *vmdk.Descriptor, error) {
+	b := cb.b
+	var p object.DatastorePath
+	if !p.FromString(d.File) {
+		return nil, nil, b.fail(ErrTransfer, fmt.Errorf("disk %s: cannot parse path %q", d.Slot, d.File))
+	}
+	ds, err := b.c.finder.Datastore(ctx, p.Datastore)
+	if err != nil {
+		return nil, nil, b.fail(ErrNotFound, fmt.Errorf("datastore %s: %w", p.Datastore, err))
+	}
+	u := datastoreURL(ds, p.Path)
+	body, size, err := b.c.get(ctx, u)
+	if err != nil {
+		return nil, nil, b.fail(ErrTransfer, fmt.Errorf("disk %s: %w", d.Slot, err))
+	}
+	var desc *vmdk.Descriptor
+	if size < 0 || size <= maxDescriptor {
+		desc = leaseDescriptor(bufio.NewReaderSize(body, maxDescriptor))
+	}
+	_ = body.Close()
+	if desc == nil {
+		if size >= 0 && size != d.CapacityBytes {
+			return nil, nil, b.fail(ErrIncomplete, &DiskSizeError{Disk: d.Slot + " " + d.File, Capacity: d.CapacityBytes, Got: size})
+		}
+		return u, nil, nil
+	}
+	if len(desc.Extents) != 1 || desc.ParentFileNameHint != "" {
+		return u, desc, nil
+	}
+	e := desc.Extents[0]
+	if (e.Type != vmdk.ExtentFlat && e.Type != vmdk.ExtentVMFS) || e.Offset != 0 || e.FileName == "" {
+		return u, desc, nil
+	}
+	if int64(e.Sectors)*512 != d.CapacityBytes {
+		return nil, nil, b.fail(ErrIncomplete, &DiskSizeError{Disk: d.Slot + " " + d.File, Capacity: d.CapacityBytes, Got: int64(e.Sectors) * 512, Detail: "the descriptor's extents"})
+	}
+	ext := path.Join(path.Dir(p.Path), e.FileName)
+	xu := datastoreURL(ds, ext)
+	body, size, err = b.c.get(ctx, xu)
+	if err != nil {
+		return nil, nil, b.fail(ErrTransfer, fmt.Errorf("disk %s: extent %s: %w", d.Slot, ds.Path(ext), err))
+	}
+	_ = body.Close()
+	if size >= 0 && size < d.CapacityBytes {
+		return nil, nil, b.fail(ErrIncomplete, &DiskSizeError{Disk: d.Slot + " " + d.File, Capacity: d.CapacityBytes, Got: size, Detail: fmt.Sprintf("extent %s ends %d bytes early", e.FileName, d.CapacityBytes-size)})
+	}
+	return xu, nil, nil
 }
 
 type zeroReader struct{}

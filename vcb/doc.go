@@ -35,6 +35,28 @@
 // cancellation, with a fresh context. BackupOptions.Keep rotates old
 // backups of the same VM.
 //
+// # Locking and leftovers of killed backups
+//
+// A backup (full, file-level or chunked) holds an flock(2) on
+// ".vcb-<moref>.lock" in the parent of its directory for its whole run;
+// the kernel releases it however the process ends, SIGKILL included. A
+// second backup of the VM into that parent fails at once with ErrLocked.
+// Holding the lock, a backup first looks for snapshots whose description
+// starts with "vcb backup" (vcb's snapshots name the lock of the backup
+// that took them) and removes those whose backup is dead: taken on this
+// host while their lock is free. Others (another host, an older version)
+// are reported to BackupOptions.OnStaleSnapshot and removed only with
+// RemoveStaleSnapshots; one whose lock is held is never touched. It also
+// removes the ".NAME.partial-vcb-<moref>-*" directories killed backups of
+// the VM left. A chunked backup holds the chunk store's shared lock and
+// discards its pending chunks when it fails; PruneChunks takes the
+// exclusive lock (ErrLocked while a backup runs) and removes the pending
+// chunk files dead backups left.
+//
+// Every path enforces one invariant: the content read for each disk
+// covers exactly the capacity in the VM's configuration, else the backup
+// fails with ErrIncomplete wrapping a *DiskSizeError naming the disk.
+//
 // Disks are stored as the export lease serves them: on ESXi a
 // streamOptimized VMDK, on the simulator the raw disk file.
 //

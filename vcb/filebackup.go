@@ -88,9 +88,12 @@ func (fb *fileBackup) disks(ctx context.Context, snap types.ManagedObjectReferen
 	cb := &chunkedBackup{b: b}
 	for _, d := range disks {
 		b.m.setPhase("files", diskFileName(d))
-		u, err := cb.diskURL(ctx, d)
+		u, desc, err := cb.diskSource(ctx, d)
 		if err != nil {
 			return err
+		}
+		if desc != nil {
+			return b.fail(ErrTransfer, fmt.Errorf("disk %s (%s): file-level backups read disks of one flat extent only", d.Slot, d.File))
 		}
 		ra := newRangeReaderAt(ctx, b.c, u, d.CapacityBytes)
 		err = fb.disk(ctx, d, ra)

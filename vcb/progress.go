@@ -11,8 +11,11 @@ type Progress struct {
 	Op    string `json:"op"`    // "backup" or "restore"
 	Phase string `json:"phase"` // "snapshot", "export", "config", "upload", "create", "readback", "done"
 	File  string `json:"file,omitempty"`
-	Done  int64  `json:"done"`  // bytes of disk content transferred so far, all disks
+	Done  int64  `json:"done"`  // bytes of disk data read (backup) or written (restore) so far, all disks
 	Total int64  `json:"total"` // expected bytes, all disks (0 when unknown)
+	// Elapsed is the wall time since the operation started: Done/Elapsed
+	// is its rate.
+	Elapsed time.Duration `json:"elapsed"`
 }
 
 // ProgressFunc receives progress reports. It is called from the goroutine
@@ -24,7 +27,7 @@ type meter struct {
 	op, phase, file string
 	done, total     atomic.Int64
 	fn              ProgressFunc
-	last            time.Time
+	last, start     time.Time
 }
 
 func (m *meter) report(force bool) {
@@ -32,11 +35,14 @@ func (m *meter) report(force bool) {
 		return
 	}
 	now := time.Now()
+	if m.start.IsZero() {
+		m.start = now
+	}
 	if !force && now.Sub(m.last) < 100*time.Millisecond {
 		return
 	}
 	m.last = now
-	m.fn(Progress{Op: m.op, Phase: m.phase, File: m.file, Done: m.done.Load(), Total: m.total.Load()})
+	m.fn(Progress{Op: m.op, Phase: m.phase, File: m.file, Done: m.done.Load(), Total: m.total.Load(), Elapsed: now.Sub(m.start)})
 }
 
 func (m *meter) setPhase(phase, file string) {

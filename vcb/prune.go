@@ -1,14 +1,17 @@
 package vcb
 
 import (
+	"errors"
+
 	"github.com/bulletproof-labs/wsvcb/vcb/chunkstore"
 )
 
 // PruneChunks removes from store the chunks that no complete chunked
 // backup directly under any of parents refers to (see Backups), for
 // example after rotation deleted old backups. Chunks younger than
-// chunkstore.PruneGrace are kept; run it when no backup writes to the
-// store. A backup whose recipe cannot be read stops the prune with an
+// chunkstore.PruneGrace are kept, and the pending chunk files of
+// backups that died are removed. While a backup writes to the store it
+// fails with ErrLocked (wrapping chunkstore.ErrBusy). A backup whose recipe cannot be read stops the prune with an
 // error, so that its chunks are never removed by mistake.
 func PruneChunks(store *chunkstore.Store, parents ...string) (chunkstore.PruneStats, error) {
 	var live []*chunkstore.Recipe
@@ -31,6 +34,9 @@ func PruneChunks(store *chunkstore.Store, parents ...string) (chunkstore.PruneSt
 		}
 	}
 	st, err := store.Prune(live)
+	if errors.Is(err, chunkstore.ErrBusy) {
+		return st, newErr("prune", store.Dir(), ErrLocked, err)
+	}
 	if err != nil {
 		return st, newErr("prune", store.Dir(), ErrWrite, err)
 	}

@@ -18,6 +18,24 @@
 //	vcbmounter -forget /backups -keep-daily 7 -keep-weekly 4 -dry-run  # retention by policy, as restic forget
 //
 // The password comes from $GOVC_PASSWORD, -passfile or a prompt.
+//
+// One backup of a VM runs at a time: a backup holds an flock on
+// ".vcb-<moref>.lock" in the parent directory of -r (released by the kernel
+// however the process ends). A second backup of the VM into that directory
+// fails at once with exit status 75 (EX_TEMPFAIL: try again later).
+//
+// A backup that was killed leaves its "vcb-..." snapshot behind. Every
+// backup looks for such snapshots first and removes those whose backup is
+// known dead (taken on this host, lock free), reporting each on stderr;
+// -remove-stale-snapshots also removes those taken on another host or by
+// an older version (run it when no other host backs up the VM).
+//
+// -prune also removes the pending chunk files of chunked backups that died
+// (a failed one removes its own); it holds the store's exclusive lock and
+// exits 75 while a chunked backup writes to the store.
+//
+// Exit status: 0 success, 1 failure, 2 usage error, 75 the VM (or, for
+// -prune, the chunk store) is locked by a running backup.
 package main
 
 import (
@@ -45,6 +63,10 @@ func main() {
 
 const tool = "vcbmounter"
 
+// exitLocked is the exit status of a backup refused because another
+// backup of the VM holds its lock (sysexits' EX_TEMPFAIL).
+const exitLocked = 75
+
 func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet(tool, flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -59,7 +81,7 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	mode := fs.String("m", "nbd", "transport mode: nbd or nbdssl (the NFC lease over HTTPS); san and hotadd are not supported")
 	release := fs.String("d", "", "release a fullvm backup directory: delete it (only if it is a vcb backup)")
 	verify := fs.String("verify", "", "verify the checksums of a backup directory and exit")
-	prune := fs.String("prune", "", "remove the chunks of -store that no chunked backup under this directory uses, and exit")
+	prune := fs.String("prune", "", "remove the chunks of -store that no chunked backup under this directory uses and the pending files of dead backups, and exit")
 	noQuiesce := fs.Bool("Q", false, "do not quiesce the guest file systems")
 	memory := fs.Bool("M", false, "include memory in the snapshot")
 	zstd := fs.Bool("z", false, "compress disks with zstd")
@@ -67,6 +89,7 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	pre := fs.String("pre", "", "pre-freeze script to run on this host before the snapshot")
 	post := fs.String("post", "", "post-thaw script to run on this host after the snapshot")
 	quiet := fs.Bool("q", false, "no progress bar")
+	removeStale := fs.Bool("remove-stale-snapshots", false, "also remove vcb snapshots left by backups on other hosts or older versions (those of dead backups on this host are always removed)")
 	ret := registerRetention(fs)
 	many := registerMany(fs)
 	if err := fs.Parse(args); err != nil {
@@ -97,13 +120,17 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 			return vcbcli.Fail(stderr, tool, fmt.Errorf("-prune needs -store DIR"))
 		}
 		st, err := pruneStore(*storeDir, *prune)
+		if errors.Is(err, vcb.ErrLocked) {
+			vcbcli.Fail(stderr, tool, err)
+			return exitLocked
+		}
 		if err != nil {
 			return vcbcli.Fail(stderr, tool, err)
 		}
 		if conn.JSON {
 			_ = vcbcli.PrintJSON(stdout, st)
 		} else {
-			fmt.Fprintf(stdout, "pruned %s: %d chunks removed (%d bytes), %d kept\n", *storeDir, st.Removed, st.Freed, st.Kept)
+			fmt.Fprintf(stdout, "pruned %s: %d chunks removed, %d pending files of dead backups removed (%d bytes), %d kept\n", *storeDir, st.Removed, st.Pending, st.Freed, st.Kept)
 		}
 		return 0
 	case *release != "":
@@ -145,7 +172,8 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 			fmt.Fprintln(stderr, "vcbmounter: -parent names one VM's backup: not with -A/-vmlist")
 			return 2
 		}
-		opts := &vcb.BackupOptions{NoQuiesce: *noQuiesce, Memory: *memory, Keep: *keep, Retention: policy}
+		opts := &vcb.BackupOptions{NoQuiesce: *noQuiesce, Memory: *memory, Keep: *keep, Retention: policy, RemoveStaleSnapshots: *removeStale}
+		opts.OnStaleSnapshot = func(st vcb.StaleSnapshot) { fmt.Fprintf(stderr, "%s: %s\n", tool, st) }
 		if *zstd {
 			opts.Compression = vcb.CompressionZstd
 		}
@@ -171,7 +199,8 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	if err != nil {
 		return vcbcli.Fail(stderr, tool, err)
 	}
-	opts := &vcb.BackupOptions{NoQuiesce: *noQuiesce, Memory: *memory, Keep: *keep, Retention: policy}
+	opts := &vcb.BackupOptions{NoQuiesce: *noQuiesce, Memory: *memory, Keep: *keep, Retention: policy, RemoveStaleSnapshots: *removeStale}
+	opts.OnStaleSnapshot = func(st vcb.StaleSnapshot) { fmt.Fprintf(stderr, "%s: %s\n", tool, st) }
 	if *zstd {
 		opts.Compression = vcb.CompressionZstd
 	}
@@ -219,6 +248,10 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		}
 	default:
 		m, err = s.Backup(ctx, vm, target, opts)
+	}
+	if errors.Is(err, vcb.ErrLocked) {
+		vcbcli.Fail(stderr, tool, err)
+		return exitLocked
 	}
 	if err != nil {
 		return vcbcli.Fail(stderr, tool, err)

@@ -38,3 +38,19 @@ func TestSimBackupVerifyRelease(t *testing.T) {
 		t.Fatal("-t file accepted")
 	}
 }
+
+// TestSimProgressNoCarriageReturns: with stderr not a terminal the
+// progress is plain lines with the disk bytes read.
+func TestSimProgressNoCarriageReturns(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "demo")
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"-sim", "-a", "name:vcbdemo", "-r", dir}, nil, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if strings.Contains(errb.String(), "\r") {
+		t.Fatalf("\\r in non-terminal progress:\n%q", errb.String())
+	}
+	if !strings.Contains(errb.String(), "backup export") || !strings.Contains(errb.String(), " in ") {
+		t.Fatalf("no transfer summary:\n%s", errb.String())
+	}
+}

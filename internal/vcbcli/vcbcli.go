@@ -14,7 +14,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
 	"github.com/bulletproof-labs/wsvcb/internal/vcbsim"
@@ -142,50 +141,6 @@ func PrintJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
-}
-
-// ProgressBar returns a ProgressFunc drawing a byte progress bar on w for
-// each transfer phase.
-func ProgressBar(w io.Writer) vcb.ProgressFunc {
-	var (
-		bar   *progressbar.ProgressBar
-		phase string
-	)
-	return func(p vcb.Progress) {
-		switch p.Phase {
-		case "export", "upload", "readback":
-		default:
-			if bar != nil {
-				_ = bar.Finish()
-				bar = nil
-				fmt.Fprintln(w)
-			}
-			if p.Phase != phase && p.Phase != "" {
-				fmt.Fprintf(w, "%s: %s\n", p.Op, p.Phase)
-			}
-			phase = p.Phase
-			return
-		}
-		if bar == nil || p.Phase != phase {
-			if bar != nil {
-				_ = bar.Finish()
-				fmt.Fprintln(w)
-			}
-			phase = p.Phase
-			total := p.Total
-			if total <= 0 {
-				total = -1
-			}
-			bar = progressbar.NewOptions64(total,
-				progressbar.OptionSetWriter(w),
-				progressbar.OptionShowBytes(true),
-				progressbar.OptionSetWidth(30),
-				progressbar.OptionThrottle(100_000_000),
-				progressbar.OptionSetDescription(p.Op+" "+p.Phase),
-			)
-		}
-		_ = bar.Set64(p.Done)
-	}
 }
 
 // Fail prints err to stderr in the tools' style and returns exit code 1.
