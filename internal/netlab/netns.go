@@ -10,7 +10,6 @@ import (
 	"sync"
 
 	"github.com/bulletproof-labs/wsvcb/internal/netnsrun"
-	"github.com/bulletproof-labs/wsvcb/sysctl"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
@@ -103,23 +102,6 @@ func (ns *NS) Command(name string, args ...string) ([]byte, error) {
 		return nil
 	})
 	return out, err
-}
-
-// SysctlFS opens the namespace's sysctl tree with package sysctl
-// (validated, read-back-verified, all-or-nothing writes of net.* keys).
-// Close it when done.
-func (ns *NS) SysctlFS() (*sysctl.FS, error) {
-	ns.mu.Lock()
-	h := ns.handle
-	ns.mu.Unlock()
-	if !h.IsOpen() {
-		return nil, ErrClosed
-	}
-	fs, err := sysctl.OpenNetNS(fmt.Sprintf("/proc/self/fd/%d", int(h)))
-	if err != nil {
-		return nil, fmt.Errorf("netlab: sysctl scope of %s: %w", ns.Name, err)
-	}
-	return fs, nil
 }
 
 // sysctlPath maps "net.ipv4.tcp_rmem" to /proc/sys/net/ipv4/tcp_rmem.

@@ -1,0 +1,84 @@
+package depcheck
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/bulletproof-labs/wsvcb/internal/testenv"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const module = "github.com/bulletproof-labs/wsvcb"
+
+// isPublic reports whether an import path is one of this module's public
+// packages (not under any internal/ and not a command under examples/).
+func isPublic(path string) bool {
+	if path != module && !strings.HasPrefix(path, module+"/") {
+		return false
+	}
+	rel := strings.TrimPrefix(strings.TrimPrefix(path, module), "/")
+	for _, elem := range strings.Split(rel, "/") {
+		if elem == "internal" {
+			return false
+		}
+	}
+	return !strings.HasPrefix(rel, "examples/") && rel != "examples"
+}
+
+type listedPkg struct {
+	ImportPath   string
+	Imports      []string
+	TestImports  []string
+	XTestImports []string
+}
+
+// TestInternalSitsBelowPublicPackages enforces the layering: a package in
+// the module's top-level internal/ holds only what the public packages
+// share, below them, so nothing there imports a public package (tcpwin,
+// sysctl, vcb, ...), not even from its tests. Helpers that need the public
+// packages (CLI glue, the seed lab, the demo) live under examples/internal.
+func TestInternalSitsBelowPublicPackages(t *testing.T) {
+	goTool := testenv.RequireTool(t, "go")
+	cmd := exec.Command(goTool, "list", "-json=ImportPath,Imports,TestImports,XTestImports", "./internal/...")
+	cmd.Dir = testenv.ModuleRoot(t)
+	out, err := cmd.Output()
+	require.NoError(t, err, "go list ./internal/...")
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	n := 0
+	for {
+		var p listedPkg
+		if err := dec.Decode(&p); errors.Is(err, io.EOF) {
+			break
+		} else {
+			require.NoError(t, err)
+		}
+		n++
+		for _, imps := range [][]string{p.Imports, p.TestImports, p.XTestImports} {
+			for _, imp := range imps {
+				assert.False(t, isPublic(imp), "%s imports public package %s: move it under examples/internal or move the shared code below", p.ImportPath, imp)
+			}
+		}
+	}
+	assert.Greater(t, n, 3, "go list found the internal packages")
+}
+
+func TestIsPublic(t *testing.T) {
+	for path, want := range map[string]bool{
+		module + "/tcpwin":                   true,
+		module + "/tcpwin/live":              true,
+		module + "/vcb/vcbtest":              true,
+		module + "/sysctl/sysctltest":        true,
+		module + "/internal/netlab":          false,
+		module + "/examples/internal/vcbcli": false,
+		module + "/examples/sysctl":          false,
+		"github.com/vmware/govmomi":          false,
+		"github.com/bulletproof-labs/other":  false,
+	} {
+		assert.Equal(t, want, isPublic(path), path)
+	}
+}
