@@ -3,8 +3,14 @@ package depcheck
 import (
 	"encoding/json"
 	"errors"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io"
+	"io/fs"
 	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -81,4 +87,51 @@ func TestIsPublic(t *testing.T) {
 	} {
 		assert.Equal(t, want, isPublic(path), path)
 	}
+}
+
+// TestGodocExamplesImportOnlyPublicPackages keeps the godoc examples of the
+// public packages copyable: a _test.go file that defines an Example function
+// imports no internal/ package of the module (use vcb/vcbtest and
+// sysctl/sysctltest for test doubles).
+func TestGodocExamplesImportOnlyPublicPackages(t *testing.T) {
+	root := testenv.ModuleRoot(t)
+	n := 0
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, path)
+		if d.IsDir() {
+			if rel == "internal" || rel == "examples" || rel == "testdata" || strings.HasPrefix(d.Name(), ".") && rel != "." {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		full, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.SkipObjectResolution)
+		if err != nil {
+			return err
+		}
+		hasExample := false
+		for _, decl := range full.Decls {
+			if fn, ok := decl.(*ast.FuncDecl); ok && fn.Recv == nil && strings.HasPrefix(fn.Name.Name, "Example") {
+				hasExample = true
+			}
+		}
+		if !hasExample {
+			return nil
+		}
+		n++
+		for _, imp := range full.Imports {
+			p, _ := strconv.Unquote(imp.Path.Value)
+			if strings.HasPrefix(p, module+"/") && !isPublic(p) {
+				t.Errorf("%s: godoc example file imports %s (not public: users cannot copy it)", rel, p)
+			}
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	assert.Greater(t, n, 3, "found the example files")
 }
