@@ -9,24 +9,25 @@ import (
 	"strings"
 
 	"github.com/bulletproof-labs/wsvcb/sysctl"
+	"github.com/bulletproof-labs/wsvcb/sysctl/sysctltest"
 )
 
-// fakeProcSys builds a small fake /proc/sys in a temporary directory.
+// fakeProcSys builds a small fake /proc/sys in a temporary directory with
+// package sysctltest, the public test double.
 func fakeProcSys() (string, func()) {
 	root, err := os.MkdirTemp("", "procsys")
 	if err != nil {
 		panic(err)
 	}
-	for k, v := range map[string]string{
-		"net/ipv4/tcp_window_scaling":      "1",
-		"net/ipv4/tcp_rmem":                "4096\t131072\t6291456",
-		"net/ipv4/tcp_sack":                "1",
-		"net/ipv4/conf/eth0.100/rp_filter": "0",
-		"net/core/rmem_max":                "212992",
-	} {
-		p := filepath.Join(root, k)
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		os.WriteFile(p, []byte(v+"\n"), 0o644)
+	err = sysctltest.Write(root, map[string]string{
+		"net.ipv4.tcp_window_scaling":      "1",
+		"net.ipv4.tcp_rmem":                "4096\t131072\t6291456",
+		"net.ipv4.tcp_sack":                "1",
+		"net.ipv4.conf.eth0/100.rp_filter": "0",
+		"net.core.rmem_max":                "212992",
+	})
+	if err != nil {
+		panic(err)
 	}
 	return root, func() { os.RemoveAll(root) }
 }

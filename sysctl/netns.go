@@ -8,8 +8,8 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 
+	"github.com/bulletproof-labs/wsvcb/internal/netnsrun"
 	"golang.org/x/sys/unix"
 )
 
@@ -31,7 +31,7 @@ var ErrClosed = errors.New("sysctl: namespace scope closed")
 // path up, at open time; the file stays bound to that namespace's value
 // afterwards. Opening /proc/PID/root/proc/sys does NOT help: it still shows
 // the opener's namespace. So every operation of the returned FS runs on one
-// dedicated OS thread, locked with runtime.LockOSThread and moved into the
+// dedicated OS thread (internal/netnsrun), locked with runtime.LockOSThread and moved into the
 // namespace with setns(2). That thread is never unlocked: when the FS is
 // closed its goroutine exits locked and the Go runtime destroys the thread,
 // so no other goroutine can ever be scheduled in the foreign namespace.
@@ -59,68 +59,24 @@ func openNetNSPath(path, label string) (*FS, error) {
 	if err != nil {
 		return nil, &os.PathError{Op: "open netns", Path: path, Err: err}
 	}
-	w := &nsWorker{reqs: make(chan func())}
-	started := make(chan error, 1)
-	go w.loop(fd, started)
-	if err := <-started; err != nil {
+	w, err := netnsrun.Start(fd) // takes fd
+	if err != nil {
 		return nil, &os.PathError{Op: "setns", Path: path, Err: err}
 	}
-	fs := &FS{root: DefaultRoot, run: w.run, netns: label, closer: w.close}
+	run := func(f func()) error {
+		if err := w.Run(f); err != nil {
+			if errors.Is(err, netnsrun.ErrClosed) {
+				return ErrClosed
+			}
+			return fmt.Errorf("sysctl: %w", err)
+		}
+		return nil
+	}
+	fs := &FS{root: DefaultRoot, run: run, netns: label, closer: w.Close}
 	// A namespace scope that is dropped without Close still releases its
 	// thread.
-	runtime.AddCleanup(fs, func(w *nsWorker) { w.close() }, w)
+	runtime.AddCleanup(fs, func(w *netnsrun.Worker) { w.Close() }, w)
 	return fs, nil
-}
-
-type nsWorker struct {
-	mu     sync.Mutex
-	closed bool
-	reqs   chan func()
-}
-
-func (w *nsWorker) loop(fd int, started chan<- error) {
-	// Deliberately never unlocked: see OpenNetNS.
-	runtime.LockOSThread()
-	err := unix.Setns(fd, unix.CLONE_NEWNET)
-	unix.Close(fd)
-	started <- err
-	if err != nil {
-		return // the thread, possibly in an odd state, is discarded
-	}
-	for f := range w.reqs {
-		f()
-	}
-}
-
-func (w *nsWorker) run(f func()) (err error) {
-	w.mu.Lock()
-	if w.closed {
-		w.mu.Unlock()
-		return ErrClosed
-	}
-	done := make(chan struct{})
-	w.reqs <- func() {
-		defer close(done)
-		defer func() {
-			if r := recover(); r != nil {
-				err = fmt.Errorf("sysctl: panic in namespace worker: %v", r)
-			}
-		}()
-		f()
-	}
-	w.mu.Unlock()
-	<-done
-	return err
-}
-
-func (w *nsWorker) close() error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if !w.closed {
-		w.closed = true
-		close(w.reqs)
-	}
-	return nil
 }
 
 // Close releases a namespace scope (its OS thread). It is a no-op for

@@ -6,14 +6,14 @@ import (
 	"io"
 	"testing"
 
-	"github.com/bulletproof-labs/wsvcb/internal/vcbsim"
 	"github.com/bulletproof-labs/wsvcb/vcb"
+	"github.com/bulletproof-labs/wsvcb/vcb/vcbtest"
 )
 
 func TestBackupSmoke(t *testing.T) {
 	env := newEnv(t)
 	ctx := context.Background()
-	_, err := vcbsim.CreateVM(ctx, env.c.Vim(), vcbsim.VMSpec{Name: "web01", DiskSizes: []int64{3 << 20, 1 << 20}, Seed: 7, PowerOn: true})
+	_, err := vcbtest.CreateVM(ctx, env.c.Vim(), vcbtest.VMSpec{Name: "web01", DiskSizes: []int64{3 << 20, 1 << 20}, Seed: 7, PowerOn: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,7 +30,7 @@ func TestBackupSmoke(t *testing.T) {
 		t.Logf("%s %s %d %s", f.Kind, f.Name, f.Size, f.SHA256[:12])
 	}
 	h := sha256.New()
-	io.Copy(h, vcbsim.DiskContent(7, 3<<20))
+	io.Copy(h, vcbtest.DiskContent(7, 3<<20))
 	t.Logf("want %x", h.Sum(nil)[:6])
 	if _, err := vcb.Verify(dir); err != nil {
 		t.Fatal(err)

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bulletproof-labs/wsvcb/internal/vcbsim"
 	"github.com/bulletproof-labs/wsvcb/vcb"
+	"github.com/bulletproof-labs/wsvcb/vcb/vcbtest"
 )
 
 // resetPeakRSS clears the kernel's peak-RSS mark of this process
@@ -57,7 +57,7 @@ func BenchmarkBackup(b *testing.B) {
 		e := newEnv(b)
 		ctx := context.Background()
 		name := fmt.Sprintf("bench%d", size>>20)
-		if _, err := vcbsim.CreateVM(ctx, e.c.Vim(), vcbsim.VMSpec{Name: name, DiskSizes: []int64{size}, Seed: 1, Direct: true}); err != nil {
+		if _, err := vcbtest.CreateVM(ctx, e.c.Vim(), vcbtest.VMSpec{Name: name, DiskSizes: []int64{size}, Seed: 1, Direct: true}); err != nil {
 			b.Fatal(err)
 		}
 		vm, err := e.c.Find(ctx, vcb.Selector{Kind: vcb.SelectName, Value: name})
@@ -110,7 +110,7 @@ func BenchmarkBackup(b *testing.B) {
 			writeFile(b, kh, e.sim.URL.Host+" "+e.sim.Thumbprint+"\n")
 			for i := 0; i < b.N; i++ {
 				out := filepath.Join(b.TempDir(), "disk")
-				cmd := exec.Command(bin, "datastore.download", "-ds", "LocalDS_0", vcbsim.DiskPath(name, 0), out)
+				cmd := exec.Command(bin, "datastore.download", "-ds", "LocalDS_0", vcbtest.DiskPath(name, 0), out)
 				cmd.Env = []string{"GOVC_URL=" + e.sim.URL.String(), "GOVC_USERNAME=" + e.sim.Username,
 					"GOVC_PASSWORD=" + e.sim.Password, "GOVC_TLS_KNOWN_HOSTS=" + kh, "HOME=" + b.TempDir()}
 				var outb strings.Builder

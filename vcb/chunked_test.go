@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bulletproof-labs/wsvcb/internal/vcbsim"
 	"github.com/bulletproof-labs/wsvcb/vcb"
 	"github.com/bulletproof-labs/wsvcb/vcb/chunkstore"
+	"github.com/bulletproof-labs/wsvcb/vcb/vcbtest"
 	"github.com/vmware/govmomi/vim25/types"
 )
 
@@ -21,7 +21,7 @@ import (
 // with a disk of real bytes.
 type cbtEnv struct {
 	*env
-	cbt   *vcbsim.CBT
+	cbt   *vcbtest.CBT
 	vm    vcb.VMInfo
 	ref   types.ManagedObjectReference
 	store *chunkstore.Store
@@ -32,8 +32,8 @@ func newCBTEnv(t testing.TB, name string, size int64) *cbtEnv {
 	t.Helper()
 	e := newEnv(t)
 	ctx := context.Background()
-	cbt := vcbsim.EnableCBT(e.sim.Model)
-	obj, err := vcbsim.CreateVM(ctx, e.c.Vim(), vcbsim.VMSpec{Name: name, DiskSizes: []int64{size}, Seed: 7, PowerOn: true, Direct: true})
+	cbt := vcbtest.EnableCBT(e.sim.Model)
+	obj, err := vcbtest.CreateVM(ctx, e.c.Vim(), vcbtest.VMSpec{Name: name, DiskSizes: []int64{size}, Seed: 7, PowerOn: true, Direct: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +158,7 @@ func TestBackupChunkedIncremental(t *testing.T) {
 		if !res.Verified {
 			t.Fatalf("restore %s not verified", c.name)
 		}
-		if got := datastoreSum(t, ce.env, vcbsim.DiskPath(c.name, 0)); got != c.want {
+		if got := datastoreSum(t, ce.env, vcbtest.DiskPath(c.name, 0)); got != c.want {
 			t.Fatalf("restored %s: sha256 %s, want %s", c.name, got, c.want)
 		}
 	}
@@ -175,7 +175,7 @@ func TestBackupChunkedDedupAcrossVMs(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A second VM with the same disk content: every chunk is known.
-	if _, err := vcbsim.CreateVM(ctx, ce.c.Vim(), vcbsim.VMSpec{Name: "dedup02", DiskSizes: []int64{size}, Seed: 7, Direct: true}); err != nil {
+	if _, err := vcbtest.CreateVM(ctx, ce.c.Vim(), vcbtest.VMSpec{Name: "dedup02", DiskSizes: []int64{size}, Seed: 7, Direct: true}); err != nil {
 		t.Fatal(err)
 	}
 	vm2, err := ce.c.Find(ctx, vcb.Selector{Kind: vcb.SelectName, Value: "dedup02"})

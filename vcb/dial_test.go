@@ -9,13 +9,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bulletproof-labs/wsvcb/internal/vcbsim"
 	"github.com/bulletproof-labs/wsvcb/vcb"
+	"github.com/bulletproof-labs/wsvcb/vcb/vcbtest"
 )
 
 func TestDialTLS(t *testing.T) {
 	t.Parallel()
-	sim, err := vcbsim.Start()
+	sim, err := vcbtest.Start()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +71,7 @@ func TestDialTLS(t *testing.T) {
 }
 
 func TestDialCredentials(t *testing.T) {
-	sim, err := vcbsim.Start()
+	sim, err := vcbtest.Start()
 	if err != nil {
 		t.Fatal(err)
 	}

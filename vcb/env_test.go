@@ -10,19 +10,19 @@ import (
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
 
-	"github.com/bulletproof-labs/wsvcb/internal/vcbsim"
 	"github.com/bulletproof-labs/wsvcb/vcb"
+	"github.com/bulletproof-labs/wsvcb/vcb/vcbtest"
 )
 
 type env struct {
-	sim *vcbsim.Sim
+	sim *vcbtest.Sim
 	c   *vcb.Client
 	cfg vcb.Config
 }
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	sim, err := vcbsim.Start()
+	sim, err := vcbtest.Start()
 	if err != nil {
 		t.Fatal(err)
 	}

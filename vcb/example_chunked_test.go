@@ -7,18 +7,18 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/bulletproof-labs/wsvcb/internal/vcbsim"
 	"github.com/bulletproof-labs/wsvcb/vcb"
 	"github.com/bulletproof-labs/wsvcb/vcb/chunkstore"
+	"github.com/bulletproof-labs/wsvcb/vcb/vcbtest"
 )
 
 // A full chunked backup, a change of 64 KiB in the guest, then an
 // incremental backup that reads only that change through changed block
-// tracking (QueryChangedDiskAreas, added to the simulator by vcbsim), and
+// tracking (QueryChangedDiskAreas, added to the simulator by vcbtest), and
 // a restore of the incremental, which holds the whole disk.
 func ExampleClient_BackupChunked() {
-	defer vcbsim.Quiet()()
-	sim, err := vcbsim.Start()
+	defer vcbtest.Quiet()()
+	sim, err := vcbtest.Start()
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -29,8 +29,8 @@ func ExampleClient_BackupChunked() {
 		log.Fatal(err)
 	}
 	defer c.Close()
-	cbt := vcbsim.EnableCBT(sim.Model)
-	obj, err := vcbsim.CreateVM(ctx, c.Vim(), vcbsim.VMSpec{Name: "db01", DiskSizes: []int64{4 << 20}, Seed: 1, PowerOn: true})
+	cbt := vcbtest.EnableCBT(sim.Model)
+	obj, err := vcbtest.CreateVM(ctx, c.Vim(), vcbtest.VMSpec{Name: "db01", DiskSizes: []int64{4 << 20}, Seed: 1, PowerOn: true})
 	if err != nil {
 		log.Fatal(err)
 	}

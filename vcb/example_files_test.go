@@ -8,14 +8,14 @@ import (
 	"os/exec"
 	"path/filepath"
 
-	"github.com/bulletproof-labs/wsvcb/internal/vcbsim"
 	"github.com/bulletproof-labs/wsvcb/vcb"
+	"github.com/bulletproof-labs/wsvcb/vcb/vcbtest"
 )
 
 // A file-level backup (vcbMounter -t file) of a VM whose disk is an ext4
 // file system made with mkfs.ext4 -d.
 func ExampleClient_BackupFiles() {
-	defer vcbsim.Quiet()()
+	defer vcbtest.Quiet()()
 	tmp, _ := os.MkdirTemp("", "vcb-example-")
 	defer os.RemoveAll(tmp)
 	src := filepath.Join(tmp, "src")
@@ -27,7 +27,7 @@ func ExampleClient_BackupFiles() {
 	}
 	disk, _ := os.ReadFile(img)
 
-	sim, err := vcbsim.Start()
+	sim, err := vcbtest.Start()
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -38,11 +38,11 @@ func ExampleClient_BackupFiles() {
 		log.Fatal(err)
 	}
 	defer c.Close()
-	obj, err := vcbsim.CreateVM(ctx, c.Vim(), vcbsim.VMSpec{Name: "web01", DiskSizes: []int64{int64(len(disk))}, PowerOn: true})
+	obj, err := vcbtest.CreateVM(ctx, c.Vim(), vcbtest.VMSpec{Name: "web01", DiskSizes: []int64{int64(len(disk))}, PowerOn: true})
 	if err != nil {
 		log.Fatal(err)
 	}
-	if err := vcbsim.EnableCBT(sim.Model).WriteAt(obj.Reference(), 0, disk, 0); err != nil {
+	if err := vcbtest.EnableCBT(sim.Model).WriteAt(obj.Reference(), 0, disk, 0); err != nil {
 		log.Fatal(err)
 	}
 	vm, _ := c.Find(ctx, vcb.Selector{Kind: vcb.SelectName, Value: "web01"})

@@ -8,15 +8,15 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/bulletproof-labs/wsvcb/internal/vcbsim"
 	"github.com/bulletproof-labs/wsvcb/vcb"
+	"github.com/bulletproof-labs/wsvcb/vcb/vcbtest"
 )
 
 // withSim runs f against an in-process simulator holding a powered-on VM
 // "web01" with two disks of real bytes.
 func withSim(f func(ctx context.Context, c *vcb.Client)) {
-	defer vcbsim.Quiet()()
-	sim, err := vcbsim.Start()
+	defer vcbtest.Quiet()()
+	sim, err := vcbtest.Start()
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -27,7 +27,7 @@ func withSim(f func(ctx context.Context, c *vcb.Client)) {
 		log.Fatal(err)
 	}
 	defer c.Close()
-	if _, err := vcbsim.CreateVM(ctx, c.Vim(), vcbsim.VMSpec{Name: "web01", DiskSizes: []int64{2 << 20, 1 << 20}, Seed: 1, PowerOn: true}); err != nil {
+	if _, err := vcbtest.CreateVM(ctx, c.Vim(), vcbtest.VMSpec{Name: "web01", DiskSizes: []int64{2 << 20, 1 << 20}, Seed: 1, PowerOn: true}); err != nil {
 		log.Fatal(err)
 	}
 	f(ctx, c)
@@ -146,8 +146,8 @@ func ExampleParseCatalog() {
 }
 
 func ExampleDial() {
-	defer vcbsim.Quiet()()
-	sim, err := vcbsim.Start()
+	defer vcbtest.Quiet()()
+	sim, err := vcbtest.Start()
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -14,8 +14,8 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/bulletproof-labs/wsvcb/internal/vcbsim"
 	"github.com/bulletproof-labs/wsvcb/vcb"
+	"github.com/bulletproof-labs/wsvcb/vcb/vcbtest"
 	"github.com/vmware/govmomi/nfc"
 	"github.com/vmware/govmomi/property"
 	"github.com/vmware/govmomi/simulator"
@@ -39,7 +39,7 @@ type leaseSeen struct {
 
 func newFaultEnv(t *testing.T, wrap func(http.RoundTripper) http.RoundTripper) *faultEnv {
 	t.Helper()
-	sim, err := vcbsim.Start()
+	sim, err := vcbtest.Start()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +52,7 @@ func newFaultEnv(t *testing.T, wrap func(http.RoundTripper) http.RoundTripper) *
 	}
 	t.Cleanup(func() { _ = c.Close() })
 	fe := &faultEnv{env: &env{sim: sim, c: c, cfg: cfg}}
-	if _, err := vcbsim.CreateVM(ctx, c.Vim(), vcbsim.VMSpec{Name: "app01", DiskSizes: []int64{3 << 20}, Seed: 3, PowerOn: true}); err != nil {
+	if _, err := vcbtest.CreateVM(ctx, c.Vim(), vcbtest.VMSpec{Name: "app01", DiskSizes: []int64{3 << 20}, Seed: 3, PowerOn: true}); err != nil {
 		t.Fatal(err)
 	}
 	if fe.vm, err = c.Find(ctx, mustSel(t, "name:app01")); err != nil {

@@ -11,8 +11,8 @@ import (
 	"testing"
 
 	"github.com/bulletproof-labs/wsvcb/internal/diskimg"
-	"github.com/bulletproof-labs/wsvcb/internal/vcbsim"
 	"github.com/bulletproof-labs/wsvcb/vcb"
+	"github.com/bulletproof-labs/wsvcb/vcb/vcbtest"
 )
 
 // newFileEnv creates VM "files01" whose disk is a real MBR disk with an
@@ -33,11 +33,11 @@ func newFileEnv(t *testing.T) (*env, vcb.VMInfo) {
 	}
 	e := newEnv(t)
 	ctx := context.Background()
-	obj, err := vcbsim.CreateVM(ctx, e.c.Vim(), vcbsim.VMSpec{Name: "files01", DiskSizes: []int64{st.Size()}, PowerOn: true, Direct: true})
+	obj, err := vcbtest.CreateVM(ctx, e.c.Vim(), vcbtest.VMSpec{Name: "files01", DiskSizes: []int64{st.Size()}, PowerOn: true, Direct: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	local, err := vcbsim.EnableCBT(e.sim.Model).DiskFile(obj.Reference(), 0)
+	local, err := vcbtest.EnableCBT(e.sim.Model).DiskFile(obj.Reference(), 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/bulletproof-labs/wsvcb/internal/testenv"
-	"github.com/bulletproof-labs/wsvcb/internal/vcbsim"
 	"github.com/bulletproof-labs/wsvcb/vcb"
+	"github.com/bulletproof-labs/wsvcb/vcb/vcbtest"
 )
 
 // govc runs govc (v0.56.0, built from the same govmomi module) against
@@ -71,8 +71,8 @@ func TestGovcCrossCheck(t *testing.T) {
 	}
 	for i, size := range sizes {
 		out := filepath.Join(t.TempDir(), "disk")
-		govc(t, bin, e, "datastore.download", "-ds", "LocalDS_0", vcbsim.DiskPath("gv01-copy", i), out)
-		if got, want := fileSum(t, out), sum(vcbsim.DiskContent(77+uint64(i), size)); got != want {
+		govc(t, bin, e, "datastore.download", "-ds", "LocalDS_0", vcbtest.DiskPath("gv01-copy", i), out)
+		if got, want := fileSum(t, out), sum(vcbtest.DiskContent(77+uint64(i), size)); got != want {
 			t.Errorf("govc datastore.download of restored disk %d: sha256 %s, want %s", i, got, want)
 		}
 	}

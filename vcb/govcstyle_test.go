@@ -10,8 +10,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/bulletproof-labs/wsvcb/internal/vcbsim"
 	"github.com/bulletproof-labs/wsvcb/vcb"
+	"github.com/bulletproof-labs/wsvcb/vcb/vcbtest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/vmware/govmomi/find"
@@ -33,7 +33,7 @@ func createGovcStyle(t *testing.T, e *env, name string, capacity int64, data []b
 	finder.SetDatacenter(e.c.Datacenter())
 	ds, err := finder.Datastore(ctx, "LocalDS_0")
 	require.NoError(t, err)
-	pool, err := vcbsim.DefaultPool(ctx, finder)
+	pool, err := vcbtest.DefaultPool(ctx, finder)
 	require.NoError(t, err)
 	folders, err := e.c.Datacenter().Folders(ctx)
 	require.NoError(t, err)

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bulletproof-labs/wsvcb/internal/vcbsim"
 	"github.com/bulletproof-labs/wsvcb/vcb"
+	"github.com/bulletproof-labs/wsvcb/vcb/vcbtest"
 )
 
 func TestParseSelector(t *testing.T) {
@@ -59,7 +59,7 @@ func TestList(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
-	if _, err := vcbsim.CreateVM(ctx, e.c.Vim(), vcbsim.VMSpec{Name: "lst01", DiskSizes: []int64{1 << 20, 2 << 20}, Seed: 1}); err != nil {
+	if _, err := vcbtest.CreateVM(ctx, e.c.Vim(), vcbtest.VMSpec{Name: "lst01", DiskSizes: []int64{1 << 20, 2 << 20}, Seed: 1}); err != nil {
 		t.Fatal(err)
 	}
 	all, err := e.c.List(ctx, mustSel(t, "any:"))

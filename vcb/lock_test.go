@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bulletproof-labs/wsvcb/internal/vcbsim"
 	"github.com/bulletproof-labs/wsvcb/vcb"
+	"github.com/bulletproof-labs/wsvcb/vcb/vcbtest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/vmware/govmomi/object"
@@ -49,7 +49,7 @@ func TestBackupStaleSnapshots(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
-	vm, err := vcbsim.CreateVM(ctx, e.c.Vim(), vcbsim.VMSpec{Name: "stale01", DiskSizes: []int64{1 << 20}, Seed: 5, Direct: true})
+	vm, err := vcbtest.CreateVM(ctx, e.c.Vim(), vcbtest.VMSpec{Name: "stale01", DiskSizes: []int64{1 << 20}, Seed: 5, Direct: true})
 	require.NoError(t, err)
 	host, _ := os.Hostname()
 	parent := t.TempDir()
@@ -91,7 +91,7 @@ func TestBackupLocked(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
-	vm, err := vcbsim.CreateVM(ctx, e.c.Vim(), vcbsim.VMSpec{Name: "lock01", DiskSizes: []int64{1 << 20}, Seed: 6, Direct: true})
+	vm, err := vcbtest.CreateVM(ctx, e.c.Vim(), vcbtest.VMSpec{Name: "lock01", DiskSizes: []int64{1 << 20}, Seed: 6, Direct: true})
 	require.NoError(t, err)
 	vmi := vcb.VMInfo{MoRef: vm.Reference().Value}
 	parent := t.TempDir()

@@ -10,8 +10,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/bulletproof-labs/wsvcb/internal/vcbsim"
 	"github.com/bulletproof-labs/wsvcb/vcb"
+	"github.com/bulletproof-labs/wsvcb/vcb/vcbtest"
 )
 
 // TestBackupMany backs up three VMs two at a time; one fails (its target
@@ -20,7 +20,7 @@ func TestBackupMany(t *testing.T) {
 	env := newEnv(t)
 	ctx := context.Background()
 	for i, name := range []string{"web01", "web02", "db01"} {
-		_, err := vcbsim.CreateVM(ctx, env.c.Vim(), vcbsim.VMSpec{Name: name, DiskSizes: []int64{1 << 20}, Seed: uint64(i + 1), PowerOn: true})
+		_, err := vcbtest.CreateVM(ctx, env.c.Vim(), vcbtest.VMSpec{Name: name, DiskSizes: []int64{1 << 20}, Seed: uint64(i + 1), PowerOn: true})
 		require.NoError(t, err)
 	}
 	vms, err := env.c.SelectMany(ctx,
@@ -75,7 +75,7 @@ func TestBackupManyCanceled(t *testing.T) {
 	env := newEnv(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	for i, name := range []string{"a1", "a2"} {
-		_, err := vcbsim.CreateVM(ctx, env.c.Vim(), vcbsim.VMSpec{Name: name, DiskSizes: []int64{1 << 20}, Seed: uint64(i + 1)})
+		_, err := vcbtest.CreateVM(ctx, env.c.Vim(), vcbtest.VMSpec{Name: name, DiskSizes: []int64{1 << 20}, Seed: uint64(i + 1)})
 		require.NoError(t, err)
 	}
 	vms, err := env.c.SelectMany(ctx, []vcb.Selector{{Kind: vcb.SelectName, Value: "a1"}, {Kind: vcb.SelectName, Value: "a2"}}, nil)

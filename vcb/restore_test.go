@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bulletproof-labs/wsvcb/internal/vcbsim"
 	"github.com/bulletproof-labs/wsvcb/vcb"
+	"github.com/bulletproof-labs/wsvcb/vcb/vcbtest"
 	"github.com/vmware/govmomi/find"
 )
 
@@ -17,7 +17,7 @@ import (
 func backupOne(t *testing.T, e *env, name string, sizes []int64, seed uint64, opts *vcb.BackupOptions) (vcb.VMInfo, string) {
 	t.Helper()
 	ctx := context.Background()
-	if _, err := vcbsim.CreateVM(ctx, e.c.Vim(), vcbsim.VMSpec{Name: name, DiskSizes: sizes, Seed: seed, PowerOn: true}); err != nil {
+	if _, err := vcbtest.CreateVM(ctx, e.c.Vim(), vcbtest.VMSpec{Name: name, DiskSizes: sizes, Seed: seed, PowerOn: true}); err != nil {
 		t.Fatal(err)
 	}
 	vm, err := e.c.Find(ctx, mustSel(t, "name:"+name))
@@ -57,7 +57,7 @@ func TestRestoreInPlace(t *testing.T) {
 	if res.Replaced != vm.MoRef || res.VM.Name != "inplace" || res.VM.BIOSUUID != vm.BIOSUUID {
 		t.Fatalf("in-place restore: %+v (original %s %s)", res, vm.MoRef, vm.BIOSUUID)
 	}
-	if got := datastoreSum(t, e, vcbsim.DiskPath("inplace", 0)); got != sum(vcbsim.DiskContent(11, 2<<20)) {
+	if got := datastoreSum(t, e, vcbtest.DiskPath("inplace", 0)); got != sum(vcbtest.DiskContent(11, 2<<20)) {
 		t.Fatalf("restored disk differs")
 	}
 }
@@ -106,7 +106,7 @@ func TestRestoreAltCatalogOtherVCenter(t *testing.T) {
 		t.Fatalf("restored VM not in the catalog's folder: %v (%+v)", err, res.VM)
 	}
 	for i := range 2 {
-		if got := datastoreSum(t, dst, vcbsim.DiskPath("moved-copy", i)); got != sum(vcbsim.DiskContent(5+uint64(i), 1<<20)) {
+		if got := datastoreSum(t, dst, vcbtest.DiskPath("moved-copy", i)); got != sum(vcbtest.DiskContent(5+uint64(i), 1<<20)) {
 			t.Fatalf("disk %d differs", i)
 		}
 	}
@@ -148,7 +148,7 @@ func TestRotation(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
-	if _, err := vcbsim.CreateVM(ctx, e.c.Vim(), vcbsim.VMSpec{Name: "rot", DiskSizes: []int64{64 << 10}, Seed: 1}); err != nil {
+	if _, err := vcbtest.CreateVM(ctx, e.c.Vim(), vcbtest.VMSpec{Name: "rot", DiskSizes: []int64{64 << 10}, Seed: 1}); err != nil {
 		t.Fatal(err)
 	}
 	vm, err := e.c.Find(ctx, mustSel(t, "name:rot"))

@@ -11,8 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/bulletproof-labs/wsvcb/internal/vcbsim"
 	"github.com/bulletproof-labs/wsvcb/vcb"
+	"github.com/bulletproof-labs/wsvcb/vcb/vcbtest"
 	"github.com/vmware/govmomi/find"
 	"github.com/vmware/govmomi/vim25/mo"
 )
@@ -94,7 +94,7 @@ func TestRestoreOverwriteDirVanishes(t *testing.T) {
 	if res.VM.Name != "vanish" {
 		t.Fatalf("restored %+v", res.VM)
 	}
-	if got := datastoreSum(t, fe.env, vcbsim.DiskPath("vanish", 0)); got != sum(vcbsim.DiskContent(21, 1<<20)) {
+	if got := datastoreSum(t, fe.env, vcbtest.DiskPath("vanish", 0)); got != sum(vcbtest.DiskContent(21, 1<<20)) {
 		t.Fatalf("restored disk differs")
 	}
 }

@@ -8,8 +8,8 @@ import (
 	"io"
 	"testing"
 
-	"github.com/bulletproof-labs/wsvcb/internal/vcbsim"
 	"github.com/bulletproof-labs/wsvcb/vcb"
+	"github.com/bulletproof-labs/wsvcb/vcb/vcbtest"
 	"github.com/vmware/govmomi/find"
 )
 
@@ -48,7 +48,7 @@ func TestRoundTrip(t *testing.T) {
 			e := newEnv(t)
 			ctx := context.Background()
 			sizes := []int64{5 << 20, 3<<20 + 4096}
-			if _, err := vcbsim.CreateVM(ctx, e.c.Vim(), vcbsim.VMSpec{Name: "db01", DiskSizes: sizes, Seed: 42, PowerOn: true}); err != nil {
+			if _, err := vcbtest.CreateVM(ctx, e.c.Vim(), vcbtest.VMSpec{Name: "db01", DiskSizes: sizes, Seed: 42, PowerOn: true}); err != nil {
 				t.Fatal(err)
 			}
 			vm, err := e.c.Find(ctx, mustSel(t, "name:db01"))
@@ -65,7 +65,7 @@ func TestRoundTrip(t *testing.T) {
 				t.Fatalf("backed up %d disks, want 2", len(disks))
 			}
 			for i, d := range disks {
-				want := sum(vcbsim.DiskContent(42+uint64(i), sizes[i]))
+				want := sum(vcbtest.DiskContent(42+uint64(i), sizes[i]))
 				if d.RawSHA256 != want || d.RawSize != sizes[i] {
 					t.Fatalf("disk %d: manifest %d %s, want %d %s", i, d.RawSize, d.RawSHA256, sizes[i], want)
 				}
@@ -92,8 +92,8 @@ func TestRoundTrip(t *testing.T) {
 				t.Errorf("copy kept the BIOS UUID %s", vm.BIOSUUID)
 			}
 			for i := range sizes {
-				want := sum(vcbsim.DiskContent(42+uint64(i), sizes[i]))
-				got := datastoreSum(t, e, vcbsim.DiskPath("db01-copy", i))
+				want := sum(vcbtest.DiskContent(42+uint64(i), sizes[i]))
+				got := datastoreSum(t, e, vcbtest.DiskPath("db01-copy", i))
 				if got != want {
 					t.Fatalf("restored disk %d: sha256 %s, want %s", i, got, want)
 				}

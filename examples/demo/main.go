@@ -24,7 +24,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/bulletproof-labs/wsvcb/internal/vcbdemo"
+	"github.com/bulletproof-labs/wsvcb/examples/internal/vcbdemo"
 	"github.com/bulletproof-labs/wsvcb/tcpwin"
 )
 

@@ -20,7 +20,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/bulletproof-labs/wsvcb/internal/netlab"
+	"github.com/bulletproof-labs/wsvcb/examples/internal/seedlab"
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
@@ -65,12 +65,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var healthy float64
 	var rows []row
 	code := 0
-	for _, c := range netlab.SeedCases() {
+	for _, c := range seedlab.SeedCases() {
 		if len(want) > 0 && !want[c.Name] {
 			continue
 		}
 		fmt.Fprintf(stderr, "running %s: %s\n", c.Name, c.Description)
-		r, err := netlab.RunCase(ctx, c, &netlab.RunConfig{Delay: *delay, Rate: *rate, Duration: *duration, CaptureDir: *out, MaxPackets: *maxPkts})
+		r, err := seedlab.RunCase(ctx, c, &seedlab.RunConfig{Delay: *delay, Rate: *rate, Duration: *duration, CaptureDir: *out, MaxPackets: *maxPkts})
 		if err != nil {
 			fmt.Fprintf(stderr, "tcpwin-lab: %s: %v\n", c.Name, err)
 			code = 1

@@ -3,7 +3,7 @@ package main
 import (
 	"io"
 
-	"github.com/bulletproof-labs/wsvcb/internal/predictcli"
+	"github.com/bulletproof-labs/wsvcb/examples/internal/predictcli"
 )
 
 // cmdPredict is `tcpwin predict`: the window-scale shift a Linux host

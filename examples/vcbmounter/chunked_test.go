@@ -9,8 +9,8 @@ import (
 	"testing"
 
 	"github.com/bulletproof-labs/wsvcb/internal/diskimg"
-	"github.com/bulletproof-labs/wsvcb/internal/vcbsim"
 	"github.com/bulletproof-labs/wsvcb/vcb"
+	"github.com/bulletproof-labs/wsvcb/vcb/vcbtest"
 )
 
 // TestFileAndChunked runs -t file and -t chunked (full, then CBT
@@ -24,8 +24,8 @@ func TestFileAndChunked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer vcbsim.Quiet()()
-	sim, err := vcbsim.Start()
+	defer vcbtest.Quiet()()
+	sim, err := vcbtest.Start()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,11 +36,11 @@ func TestFileAndChunked(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	obj, err := vcbsim.CreateVM(ctx, c.Vim(), vcbsim.VMSpec{Name: "cli01", DiskSizes: []int64{int64(len(data))}, PowerOn: true, Direct: true})
+	obj, err := vcbtest.CreateVM(ctx, c.Vim(), vcbtest.VMSpec{Name: "cli01", DiskSizes: []int64{int64(len(data))}, PowerOn: true, Direct: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cbt := vcbsim.EnableCBT(sim.Model)
+	cbt := vcbtest.EnableCBT(sim.Model)
 	if err := cbt.Track(obj.Reference()); err != nil {
 		t.Fatal(err)
 	}

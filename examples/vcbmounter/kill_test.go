@@ -12,7 +12,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/bulletproof-labs/wsvcb/internal/vcbsim"
+	"github.com/bulletproof-labs/wsvcb/vcb/vcbtest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/vmware/govmomi"
@@ -61,16 +61,16 @@ func vcbSnapshots(t *testing.T, ctx context.Context, vm *object.VirtualMachine) 
 func TestKilledBackupsLeaveNoSnapshots(t *testing.T) {
 	ctx := context.Background()
 	bin := buildVcbmounter(t)
-	restore := vcbsim.Quiet()
+	restore := vcbtest.Quiet()
 	defer restore()
-	sim, err := vcbsim.Start()
+	sim, err := vcbtest.Start()
 	require.NoError(t, err)
 	defer sim.Close()
 	u := *sim.URL
 	u.User = url.UserPassword(sim.Username, sim.Password)
 	gc, err := govmomi.NewClient(ctx, &u, true)
 	require.NoError(t, err)
-	vm, err := vcbsim.CreateVM(ctx, gc.Client, vcbsim.VMSpec{Name: "killme", DiskSizes: []int64{4 << 20}, Seed: 3, PowerOn: true, Direct: true})
+	vm, err := vcbtest.CreateVM(ctx, gc.Client, vcbtest.VMSpec{Name: "killme", DiskSizes: []int64{4 << 20}, Seed: 3, PowerOn: true, Direct: true})
 	require.NoError(t, err)
 
 	work := t.TempDir()

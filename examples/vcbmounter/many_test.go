@@ -52,7 +52,9 @@ func TestManyVMs(t *testing.T) {
 	list := filepath.Join(t.TempDir(), "vms.txt")
 	require.NoError(t, os.WriteFile(list, []byte("# backed up nightly\nvcbdemo   # the demo\n\n"), 0o644))
 	out.Reset()
-	code = run(ctx, []string{"-sim", "-vmlist", list, "-r", parent, "-q"}, nil, &out, &errb)
+	// (A fresh parent: a second run within the same second would name the
+	// same NAME-TIME folder, which is refused, never overwritten.)
+	code = run(ctx, []string{"-sim", "-vmlist", list, "-r", t.TempDir(), "-q"}, nil, &out, &errb)
 	assert.Equal(t, 0, code, errb.String())
 	assert.Contains(t, out.String(), "1 of 1 VMs backed up, 0 failed")
 

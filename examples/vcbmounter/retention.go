@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/bulletproof-labs/wsvcb/internal/vcbcli"
+	"github.com/bulletproof-labs/wsvcb/examples/internal/vcbcli"
 	"github.com/bulletproof-labs/wsvcb/vcb"
 )
 

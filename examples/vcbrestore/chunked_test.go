@@ -7,16 +7,16 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bulletproof-labs/wsvcb/internal/vcbsim"
 	"github.com/bulletproof-labs/wsvcb/vcb"
 	"github.com/bulletproof-labs/wsvcb/vcb/chunkstore"
+	"github.com/bulletproof-labs/wsvcb/vcb/vcbtest"
 )
 
 // TestChunkedRestoreIntoSim restores a chunked backup into a fresh
 // embedded simulator with -store.
 func TestChunkedRestoreIntoSim(t *testing.T) {
-	defer vcbsim.Quiet()()
-	sim, err := vcbsim.Start()
+	defer vcbtest.Quiet()()
+	sim, err := vcbtest.Start()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +27,7 @@ func TestChunkedRestoreIntoSim(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if _, err := vcbsim.CreateVM(ctx, c.Vim(), vcbsim.VMSpec{Name: "chunky", DiskSizes: []int64{3 << 20}, Seed: 3}); err != nil {
+	if _, err := vcbtest.CreateVM(ctx, c.Vim(), vcbtest.VMSpec{Name: "chunky", DiskSizes: []int64{3 << 20}, Seed: 3}); err != nil {
 		t.Fatal(err)
 	}
 	vm, err := c.Find(ctx, vcb.Selector{Kind: vcb.SelectName, Value: "chunky"})

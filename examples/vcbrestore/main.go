@@ -20,7 +20,7 @@ import (
 	"os"
 	"os/signal"
 
-	"github.com/bulletproof-labs/wsvcb/internal/vcbcli"
+	"github.com/bulletproof-labs/wsvcb/examples/internal/vcbcli"
 	"github.com/bulletproof-labs/wsvcb/vcb"
 	"github.com/bulletproof-labs/wsvcb/vcb/chunkstore"
 )

@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/bulletproof-labs/wsvcb/internal/vcbcli"
+	"github.com/bulletproof-labs/wsvcb/examples/internal/vcbcli"
 	"github.com/bulletproof-labs/wsvcb/vcb"
 )
 

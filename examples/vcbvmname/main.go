@@ -19,7 +19,7 @@ import (
 	"os/signal"
 	"strings"
 
-	"github.com/bulletproof-labs/wsvcb/internal/vcbcli"
+	"github.com/bulletproof-labs/wsvcb/examples/internal/vcbcli"
 	"github.com/bulletproof-labs/wsvcb/vcb"
 )
 

@@ -16,8 +16,10 @@
 // The lab reproduces the 2006 "TCP window scaling and kernel 2.6.17+" failure:
 // a middlebox rewrites the client's SYN window-scale shift to 0, so the server
 // reads the client's scaled windows as raw byte counts and the bulk transfer
-// collapses to a few raw windows per round trip. See examples/tcpwin-lab,
-// SeedCases and RunCase.
+// collapses to a few raw windows per round trip. See examples/tcpwin-lab
+// and examples/internal/seedlab (the seed cases, with their sysctl fixes
+// applied by package sysctl). netlab imports no public package of this
+// module, so the public packages' tests (tcpwin/live) can use it.
 //
 // Measured on Linux 6.18 (see tcpwin/testdata/lab/README.md): the seed's
 // second fix (tcp_rmem max 174760) no longer lowers the offered shift by
@@ -26,5 +28,5 @@
 // rewritten. What works per namespace is tcp_window_scaling=0, or a socket
 // option: SO_RCVBUF <= 262143 or TCP_WINDOW_CLAMP < 262144 give a shift <= 2
 // (tcpwin.PredictLinux models this and is checked against the kernel by
-// TestLinuxWScaleMatchesKernel).
+// TestLinuxWScaleMatchesKernel in examples/internal/seedlab).
 package netlab

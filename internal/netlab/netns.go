@@ -6,11 +6,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 
-	"github.com/bulletproof-labs/wsvcb/sysctl"
+	"github.com/bulletproof-labs/wsvcb/internal/netnsrun"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
@@ -53,24 +52,9 @@ func NewNS(name string) (*NS, error) {
 	return &NS{Name: name, handle: h}, nil
 }
 
-// onFreshThread runs f on a new goroutine locked to its OS thread and never
-// unlocks it: whatever f does to the thread (setns, unshare) dies with the
-// thread when the goroutine exits, so no thread with a changed namespace is
-// ever returned to the scheduler's pool. Panics in f are returned as errors.
-func onFreshThread(f func() error) error {
-	done := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		// deliberately no UnlockOSThread
-		defer func() {
-			if r := recover(); r != nil {
-				done <- fmt.Errorf("netlab: panic in namespace: %v", r)
-			}
-		}()
-		done <- f()
-	}()
-	return <-done
-}
+// onFreshThread runs f on a fresh locked thread that is discarded
+// afterwards (internal/netnsrun.Do); panics in f are returned as errors.
+func onFreshThread(f func() error) error { return netnsrun.Do(f) }
 
 // Fd returns the namespace file descriptor (for netlink.NsFd and friends).
 func (ns *NS) Fd() int { return int(ns.handle) }
@@ -118,23 +102,6 @@ func (ns *NS) Command(name string, args ...string) ([]byte, error) {
 		return nil
 	})
 	return out, err
-}
-
-// SysctlFS opens the namespace's sysctl tree with package sysctl
-// (validated, read-back-verified, all-or-nothing writes of net.* keys).
-// Close it when done.
-func (ns *NS) SysctlFS() (*sysctl.FS, error) {
-	ns.mu.Lock()
-	h := ns.handle
-	ns.mu.Unlock()
-	if !h.IsOpen() {
-		return nil, ErrClosed
-	}
-	fs, err := sysctl.OpenNetNS(fmt.Sprintf("/proc/self/fd/%d", int(h)))
-	if err != nil {
-		return nil, fmt.Errorf("netlab: sysctl scope of %s: %w", ns.Name, err)
-	}
-	return fs, nil
 }
 
 // sysctlPath maps "net.ipv4.tcp_rmem" to /proc/sys/net/ipv4/tcp_rmem.

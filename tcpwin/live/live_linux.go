@@ -8,18 +8,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/bulletproof-labs/wsvcb/internal/afpacket"
 	"github.com/bulletproof-labs/wsvcb/tcpwin"
 	"golang.org/x/sys/unix"
 )
-
-// ARPHRD types (linux/if_arp.h) this package captures on.
-const (
-	arphrdEther    = 1
-	arphrdLoopback = 772
-	arphrdNone     = 65534 // tun and other raw-IP devices
-)
-
-func htons(v uint16) uint16 { return v<<8 | v>>8 }
 
 // Source captures TCP segments from one interface. It implements
 // tcpwin.Source; Next blocks until a segment arrives or Close is called
@@ -91,12 +83,13 @@ func Open(ifname string, cfg *Config) (*Source, error) {
 // open sets up one socket; ringFailed reports that only the ring's setup
 // failed (so recvfrom may still work).
 func open(ifname string, c Config, useRing bool) (_ *Source, ringFailed bool, _ error) {
-	// Protocol 0 at socket() time: nothing is queued before the filter is
-	// attached and the socket bound.
-	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
+	// Protocol 0 at socket() time (afpacket.Open): nothing is queued
+	// before the filter is attached and the socket bound.
+	sock, err := afpacket.Open(ifname)
 	if err != nil {
-		return nil, false, &OpenError{Iface: ifname, Op: "socket(AF_PACKET)", Err: err}
+		return nil, false, openError(ifname, err)
 	}
+	fd := sock.FD
 	efd := -1
 	var r *ring
 	fail := func(op string, err error) (*Source, bool, error) {
@@ -107,24 +100,16 @@ func open(ifname string, c Config, useRing bool) (_ *Source, ringFailed bool, _ 
 		if efd >= 0 {
 			unix.Close(efd)
 		}
+		if op == "" {
+			return nil, false, openError(ifname, err)
+		}
 		return nil, false, &OpenError{Iface: ifname, Op: op, Err: err}
 	}
-	ifr, err := unix.NewIfreq(ifname)
-	if err != nil {
-		return fail("interface name", err)
-	}
-	if err := unix.IoctlIfreq(fd, unix.SIOCGIFINDEX, ifr); err != nil {
-		return fail("SIOCGIFINDEX", err)
-	}
-	index := int(ifr.Uint32())
-	if err := unix.IoctlIfreq(fd, unix.SIOCGIFHWADDR, ifr); err != nil {
-		return fail("SIOCGIFHWADDR", err)
-	}
 	var link tcpwin.LinkType
-	switch hw := ifr.Uint16(); hw {
-	case arphrdEther, arphrdLoopback:
+	switch hw := sock.HWType; hw {
+	case afpacket.ARPHRDEther, afpacket.ARPHRDLoopback:
 		link = tcpwin.LinkEthernet
-	case arphrdNone:
+	case afpacket.ARPHRDNone: // tun and other raw-IP devices
 		link = tcpwin.LinkRaw
 	default:
 		return fail("link", fmt.Errorf("unsupported hardware type %d", hw))
@@ -133,13 +118,8 @@ func open(ifname string, c Config, useRing bool) (_ *Source, ringFailed bool, _ 
 	if err != nil {
 		return fail("filter", err)
 	}
-	filter := make([]unix.SockFilter, len(prog))
-	for i, r := range prog {
-		filter[i] = unix.SockFilter{Code: r.Op, Jt: r.Jt, Jf: r.Jf, K: r.K}
-	}
-	fprog := unix.SockFprog{Len: uint16(len(filter)), Filter: &filter[0]}
-	if err := unix.SetsockoptSockFprog(fd, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, &fprog); err != nil {
-		return fail("SO_ATTACH_FILTER", err)
+	if err := sock.AttachFilter(prog); err != nil {
+		return fail("", err)
 	}
 	if useRing {
 		if r, err = setupRing(fd, c); err != nil {
@@ -156,14 +136,8 @@ func open(ifname string, c Config, useRing bool) (_ *Source, ringFailed bool, _ 
 	if efd, err = unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK); err != nil {
 		return fail("eventfd", err)
 	}
-	if err := unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: index}); err != nil {
-		return fail("bind", err)
-	}
-	if c.Promisc {
-		mreq := &unix.PacketMreq{Ifindex: int32(index), Type: unix.PACKET_MR_PROMISC}
-		if err := unix.SetsockoptPacketMreq(fd, unix.SOL_PACKET, unix.PACKET_ADD_MEMBERSHIP, mreq); err != nil {
-			return fail("PACKET_ADD_MEMBERSHIP", err)
-		}
+	if err := sock.Bind(c.Promisc); err != nil {
+		return fail("", err)
 	}
 	s := &Source{name: ifname, cfg: c, link: link, fd: fd, efd: efd, ring: r, mode: ModeRing}
 	if r == nil {
@@ -371,4 +345,14 @@ func (s *Source) drain() {
 		}
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// openError turns an *afpacket.Error into the package's *OpenError (same
+// Op names as before the opener was shared).
+func openError(ifname string, err error) error {
+	var ae *afpacket.Error
+	if errors.As(err, &ae) {
+		return &OpenError{Iface: ifname, Op: ae.Op, Err: ae.Err}
+	}
+	return &OpenError{Iface: ifname, Op: "open", Err: err}
 }

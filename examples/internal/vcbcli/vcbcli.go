@@ -16,8 +16,8 @@ import (
 
 	"golang.org/x/term"
 
-	"github.com/bulletproof-labs/wsvcb/internal/vcbsim"
 	"github.com/bulletproof-labs/wsvcb/vcb"
+	"github.com/bulletproof-labs/wsvcb/vcb/vcbtest"
 )
 
 // Conn are the connection flags: -h HOST -u USER like VCB's tools.
@@ -52,7 +52,7 @@ func (c *Conn) Register(fs *flag.FlagSet) {
 // Session is an open connection, with the simulator when -sim was given.
 type Session struct {
 	*vcb.Client
-	Sim *vcbsim.Sim
+	Sim *vcbtest.Sim
 }
 
 // Close logs out and stops the simulator.
@@ -68,8 +68,8 @@ const DemoVM = "vcbdemo"
 
 // StartSim starts the embedded simulator with the demo VM (two disks of
 // real bytes, powered on).
-func StartSim(ctx context.Context, demo bool) (*vcbsim.Sim, vcb.Config, error) {
-	sim, err := vcbsim.Start()
+func StartSim(ctx context.Context, demo bool) (*vcbtest.Sim, vcb.Config, error) {
+	sim, err := vcbtest.Start()
 	if err != nil {
 		return nil, vcb.Config{}, err
 	}
@@ -83,7 +83,7 @@ func StartSim(ctx context.Context, demo bool) (*vcbsim.Sim, vcb.Config, error) {
 	if !demo {
 		return sim, cfg, nil
 	}
-	if _, err := vcbsim.CreateVM(ctx, c.Vim(), vcbsim.VMSpec{Name: DemoVM, DiskSizes: []int64{8 << 20, 4 << 20}, Seed: 2009, PowerOn: true}); err != nil {
+	if _, err := vcbtest.CreateVM(ctx, c.Vim(), vcbtest.VMSpec{Name: DemoVM, DiskSizes: []int64{8 << 20, 4 << 20}, Seed: 2009, PowerOn: true}); err != nil {
 		sim.Close()
 		return nil, cfg, err
 	}
@@ -93,7 +93,7 @@ func StartSim(ctx context.Context, demo bool) (*vcbsim.Sim, vcb.Config, error) {
 // Connect dials per the flags (or starts the simulator with -sim).
 func (c *Conn) Connect(ctx context.Context, stdin *os.File, stderr io.Writer) (*Session, error) {
 	if c.Sim {
-		vcbsim.Quiet()
+		vcbtest.Quiet()
 		sim, cfg, err := StartSim(ctx, !c.SimEmpty)
 		if err != nil {
 			return nil, err

@@ -1,4 +1,4 @@
-package vcbsim
+package vcbtest
 
 import (
 	"fmt"
@@ -100,7 +100,7 @@ func EnableCBT(m *simulator.Model) *CBT {
 func (c *CBT) Track(vm types.ManagedObjectReference) error {
 	obj, ok := c.m.Map().Get(vm).(*simulator.VirtualMachine)
 	if !ok {
-		return fmt.Errorf("vcbsim: no VM %s", vm.Value)
+		return fmt.Errorf("vcbtest: no VM %s", vm.Value)
 	}
 	c.mu.Lock()
 	c.vms[vm.Value] = true
@@ -150,14 +150,14 @@ func (c *CBT) WriteAt(vm types.ManagedObjectReference, disk int, p []byte, off i
 	}
 	f, err := os.OpenFile(file, os.O_WRONLY, 0)
 	if err != nil {
-		return fmt.Errorf("vcbsim: %w", err)
+		return fmt.Errorf("vcbtest: %w", err)
 	}
 	_, err = f.WriteAt(p, off)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		return fmt.Errorf("vcbsim: %w", err)
+		return fmt.Errorf("vcbtest: %w", err)
 	}
 	c.mu.Lock()
 	c.seq++
@@ -178,7 +178,7 @@ func (c *CBT) DiskFile(vm types.ManagedObjectReference, disk int) (string, error
 func (c *CBT) diskFile(vm types.ManagedObjectReference, disk int) (int32, string, error) {
 	obj, ok := c.m.Map().Get(vm).(*simulator.VirtualMachine)
 	if !ok {
-		return 0, "", fmt.Errorf("vcbsim: no VM %s", vm.Value)
+		return 0, "", fmt.Errorf("vcbtest: no VM %s", vm.Value)
 	}
 	var (
 		key  int32
@@ -201,11 +201,11 @@ func (c *CBT) diskFile(vm types.ManagedObjectReference, disk int) (int32, string
 		}
 	})
 	if name == "" {
-		return 0, "", fmt.Errorf("vcbsim: VM %s has no disk %d", vm.Value, disk)
+		return 0, "", fmt.Errorf("vcbtest: VM %s has no disk %d", vm.Value, disk)
 	}
 	var p object.DatastorePath
 	if !p.FromString(name) {
-		return 0, "", fmt.Errorf("vcbsim: bad disk path %q", name)
+		return 0, "", fmt.Errorf("vcbtest: bad disk path %q", name)
 	}
 	for _, e := range c.m.Map().All("Datastore") {
 		ds := e.(*simulator.Datastore)
@@ -213,7 +213,7 @@ func (c *CBT) diskFile(vm types.ManagedObjectReference, disk int) (int32, string
 			return key, filepath.Join(ds.Info.GetDatastoreInfo().Url, filepath.FromSlash(p.Path)), nil
 		}
 	}
-	return 0, "", fmt.Errorf("vcbsim: no datastore %q", p.Datastore)
+	return 0, "", fmt.Errorf("vcbtest: no datastore %q", p.Datastore)
 }
 
 // areas returns the merged ranges of disk written after sequence from up

@@ -1,8 +1,12 @@
-// Package vcbsim runs an in-process vSphere simulator (govmomi's vcsim)
-// for the vcb package's tests, examples, CLIs (-sim) and demo, and creates
-// VMs whose disks hold real, deterministic bytes, so that a backup and
-// restore can be checked byte for byte.
-package vcbsim
+// Package vcbtest is a test double for programs built on package vcb, as
+// govmomi's simulator is for govmomi: Start runs an in-process vSphere
+// simulator (vcsim) on loopback with real credentials, CreateVM creates VMs
+// whose disks hold real, deterministic bytes in the layout real hosts use
+// (a descriptor plus a -flat extent per disk), and EnableCBT answers
+// QueryChangedDiskAreas so incremental backups can be tested. A backup and
+// restore made against it can be checked byte for byte. The project's own
+// tests, godoc examples, CLIs (-sim) and demo use it.
+package vcbtest
 
 import (
 	"context"
@@ -49,7 +53,7 @@ func Start() (*Sim, error) {
 	defer startMu.Unlock()
 	m := simulator.VPX()
 	if err := m.Create(); err != nil {
-		return nil, fmt.Errorf("vcbsim: %w", err)
+		return nil, fmt.Errorf("vcbtest: %w", err)
 	}
 	m.Service.TLS = new(tls.Config)
 	m.Service.RegisterEndpoints = true
@@ -154,7 +158,7 @@ func CreateVM(ctx context.Context, c *vim25.Client, spec VMSpec) (*object.Virtua
 				return nil, err
 			}
 		} else if err := ds.Upload(ctx, content, rel, nil); err != nil {
-			return nil, fmt.Errorf("vcbsim: upload %s: %w", rel, err)
+			return nil, fmt.Errorf("vcbtest: upload %s: %w", rel, err)
 		}
 		unit := int32(i)
 		if unit >= 7 {
@@ -194,7 +198,7 @@ func CreateVM(ctx context.Context, c *vim25.Client, spec VMSpec) (*object.Virtua
 	}
 	res, err := task.WaitForResult(ctx, nil)
 	if err != nil {
-		return nil, fmt.Errorf("vcbsim: CreateVM %s: %w", spec.Name, err)
+		return nil, fmt.Errorf("vcbtest: CreateVM %s: %w", spec.Name, err)
 	}
 	vm := object.NewVirtualMachine(c, res.Result.(types.ManagedObjectReference))
 	if spec.PowerOn {
@@ -264,7 +268,7 @@ func (c *content) fill() {
 	}
 	idx := c.off / block
 	if idx%4 == 3 {
-		line := fmt.Sprintf("vcbsim seed %d block %d: the quick brown fox jumps over the lazy dog\n", c.seed, idx)
+		line := fmt.Sprintf("vcbtest seed %d block %d: the quick brown fox jumps over the lazy dog\n", c.seed, idx)
 		s := strings.Repeat(line, block/len(line)+1)
 		copy(c.buf, s)
 	} else {

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bulletproof-labs/wsvcb/internal/vcbdemo"
+	"github.com/bulletproof-labs/wsvcb/examples/internal/vcbdemo"
 )
 
 func TestRun(t *testing.T) {

@@ -3,10 +3,13 @@ package predictcli
 import (
 	"bytes"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/bulletproof-labs/wsvcb/sysctl/sysctltest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func run(args ...string) (int, string, string) {
@@ -63,31 +66,30 @@ func TestPredictUsage(t *testing.T) {
 }
 
 func TestPredictLocal(t *testing.T) {
-	dir := t.TempDir()
-	for k, v := range map[string]string{
-		"net/ipv4/tcp_rmem":           "4096\t131072\t33554432\n",
-		"net/core/rmem_max":           "4194304\n",
-		"net/ipv4/tcp_window_scaling": "1\n",
-	} {
-		p := filepath.Join(dir, k)
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		os.WriteFile(p, []byte(v), 0o644)
-	}
+	fs := sysctltest.New(t, sysctltest.With(sysctltest.Host, map[string]string{
+		"net.ipv4.tcp_rmem":           "4096\t131072\t33554432",
+		"net.core.rmem_max":           "4194304",
+		"net.ipv4.tcp_window_scaling": "1",
+	}))
 	old := procRoot
-	procRoot = dir
+	procRoot = fs.Root()
 	defer func() { procRoot = old }()
 	code, out, errs := run("-local", "-o", "json")
-	if code != 0 || !strings.Contains(out, `"wscale": 10`) {
-		t.Fatalf("exit %d %s %s", code, out, errs)
-	}
+	require.Equal(t, 0, code, errs)
+	assert.Contains(t, out, `"wscale": 10`)
 	code, out, _ = run("-local", "-rmem", "4096 87380 174760")
-	if code != 0 || !strings.Contains(out, "wscale 7") || !strings.Contains(out, "net.core.rmem_max") {
-		t.Fatalf("exit %d %s", code, out)
-	}
-	procRoot = filepath.Join(dir, "missing")
-	if code, _, _ := run("-local"); code != ExitInput {
-		t.Fatalf("missing /proc: exit %d", code)
-	}
+	require.Equal(t, 0, code)
+	assert.Contains(t, out, "wscale 7")
+	assert.Contains(t, out, "net.core.rmem_max")
+
+	require.NoError(t, sysctltest.Write(fs.Root(), map[string]string{"net.ipv4.tcp_window_scaling": "0"}))
+	code, out, _ = run("-local")
+	require.Equal(t, 0, code)
+	assert.Contains(t, out, "no window-scale option")
+
+	procRoot = filepath.Join(fs.Root(), "missing")
+	code, _, errs = run("-local")
+	assert.Equal(t, ExitInput, code, errs)
 }
 
 func FuzzPredictArgs(f *testing.F) {

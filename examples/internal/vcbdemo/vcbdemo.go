@@ -20,8 +20,8 @@ import (
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
 
-	"github.com/bulletproof-labs/wsvcb/internal/vcbsim"
 	"github.com/bulletproof-labs/wsvcb/vcb"
+	"github.com/bulletproof-labs/wsvcb/vcb/vcbtest"
 )
 
 // Disk sizes of the demo VM.
@@ -32,8 +32,8 @@ var diskSizes = []int64{12 << 20, 4 << 20}
 // Run silences the standard logger while the simulator runs (it logs its
 // own TLS and HTTP chatter there) and restores it on return.
 func Run(ctx context.Context, w io.Writer) error {
-	defer vcbsim.Quiet()()
-	sim, err := vcbsim.Start()
+	defer vcbtest.Quiet()()
+	sim, err := vcbtest.Start()
 	if err != nil {
 		return err
 	}
@@ -47,7 +47,7 @@ func Run(ctx context.Context, w io.Writer) error {
 	defer c.Close()
 
 	const name = "web01"
-	if _, err := vcbsim.CreateVM(ctx, c.Vim(), vcbsim.VMSpec{Name: name, DiskSizes: diskSizes, Seed: 2009, PowerOn: true}); err != nil {
+	if _, err := vcbtest.CreateVM(ctx, c.Vim(), vcbtest.VMSpec{Name: name, DiskSizes: diskSizes, Seed: 2009, PowerOn: true}); err != nil {
 		return err
 	}
 	sel, _ := vcb.ParseSelector("name:" + name)
@@ -99,11 +99,11 @@ func Run(ctx context.Context, w io.Writer) error {
 	}
 	identical := true
 	for i := range diskSizes {
-		src, err := dsSum(ctx, ds, vcbsim.DiskPath(name, i))
+		src, err := dsSum(ctx, ds, vcbtest.DiskPath(name, i))
 		if err != nil {
 			return err
 		}
-		dst, err := dsSum(ctx, ds, vcbsim.DiskPath(copyName, i))
+		dst, err := dsSum(ctx, ds, vcbtest.DiskPath(copyName, i))
 		if err != nil {
 			return err
 		}

@@ -10,10 +10,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"strconv"
-	"strings"
+	"math"
 
+	"github.com/bulletproof-labs/wsvcb/sysctl"
 	"github.com/bulletproof-labs/wsvcb/tcpwin"
 )
 
@@ -49,7 +48,7 @@ type Input struct {
 }
 
 // procRoot is where -local reads sysctls (a test may point it at a fake tree).
-var procRoot = "/proc/sys"
+var procRoot = sysctl.DefaultRoot
 
 // Run executes the command and returns its exit status.
 func Run(args []string, stdout, stderr io.Writer) int {
@@ -153,17 +152,16 @@ func writeText(w io.Writer, o Output) {
 	}
 }
 
-// readLocal fills cfg from procRoot for the values not given as flags.
+// readLocal fills cfg from the sysctl tree at procRoot (package sysctl:
+// validated keys, typed reads) for the values not given as flags.
 func readLocal(cfg *tcpwin.LinuxConfig, set map[string]bool) error {
-	read := func(key string) (string, error) {
-		b, err := os.ReadFile(procRoot + "/" + strings.ReplaceAll(key, ".", "/"))
-		if err != nil {
-			return "", fmt.Errorf("read %s: %w", key, err)
-		}
-		return strings.TrimSpace(string(b)), nil
+	fs, err := sysctl.NewFS(procRoot)
+	if err != nil {
+		return err
 	}
+	defer fs.Close()
 	if !set["rmem"] {
-		s, err := read("net.ipv4.tcp_rmem")
+		s, err := fs.Read("net.ipv4.tcp_rmem")
 		if err != nil {
 			return err
 		}
@@ -172,20 +170,21 @@ func readLocal(cfg *tcpwin.LinuxConfig, set map[string]bool) error {
 		}
 	}
 	if !set["rmem-max"] {
-		s, err := read("net.core.rmem_max")
+		n, err := fs.ReadInt("net.core.rmem_max")
 		if err != nil {
 			return err
 		}
-		if cfg.RmemMax, err = strconv.Atoi(s); err != nil || cfg.RmemMax <= 0 {
-			return fmt.Errorf("net.core.rmem_max %q is not a positive integer", s)
+		if n <= 0 || n > math.MaxInt32 {
+			return fmt.Errorf("net.core.rmem_max %d is not a positive 32-bit integer", n)
 		}
+		cfg.RmemMax = int(n)
 	}
 	if !set["no-scaling"] {
-		s, err := read("net.ipv4.tcp_window_scaling")
+		on, err := fs.ReadBool("net.ipv4.tcp_window_scaling")
 		if err != nil {
 			return err
 		}
-		cfg.NoWindowScaling = s == "0"
+		cfg.NoWindowScaling = !on
 	}
 	return nil
 }

@@ -1,9 +1,14 @@
-package netlab
+// Package seedlab runs the 2006 seed scenarios through internal/netlab:
+// middlebox rules, the seed's fixes applied with package sysctl in the
+// client's namespace, and a measured bulk transfer (examples/tcpwin-lab).
+// It sits above the public packages, so it lives under examples/.
+package seedlab
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/bulletproof-labs/wsvcb/internal/netlab"
 	"path/filepath"
 	"time"
 
@@ -18,15 +23,10 @@ type Sysctl struct{ Key, Value string }
 type Case struct {
 	Name          string
 	Description   string
-	Rules         []Rule
+	Rules         []netlab.Rule
 	ClientSysctls []Sysctl
-	ClientOpts    *SockOpts
+	ClientOpts    *netlab.SockOpts
 }
-
-// SeedRule is the 2006 middlebox: it resets the client's SYN window-scale
-// shift to 0 when the shift is larger than 2 (the seed: 6 became 0, while
-// "a wscale value of about 2 ... is acceptable to most broken routers").
-var SeedRule = RewriteAbove(ClientToServer, 2, 0)
 
 // The seed's two fixes, verbatim.
 var (
@@ -41,15 +41,15 @@ var (
 func SeedCases() []Case {
 	return []Case{
 		{Name: "healthy", Description: "no rewriting"},
-		{Name: "rewritten", Description: "client SYN wscale >2 rewritten to 0 (the seed)", Rules: []Rule{SeedRule}},
-		{Name: "rewritten-6to0", Description: "client offers exactly 6 (TCP_WINDOW_CLAMP 3 MiB), middlebox rewrites 6 to 0 (the seed verbatim)", Rules: []Rule{Rewrite(ClientToServer, 6, 0)}, ClientOpts: &SockOpts{WindowClamp: 3 << 20}},
-		{Name: "rewritten-6to0-bigbuf", Description: "client offers 6 via SO_RCVBUF 3 MiB (locked, large initial window), 6 rewritten to 0", Rules: []Rule{Rewrite(ClientToServer, 6, 0)}, ClientOpts: &SockOpts{RcvBuf: 3 << 20}},
-		{Name: "strip-client", Description: "wscale stripped from the client's SYN", Rules: []Rule{Strip(ClientToServer)}},
-		{Name: "strip-server", Description: "wscale stripped from the server's SYN-ACK", Rules: []Rule{Strip(ServerToClient)}},
-		{Name: "strip-both", Description: "wscale stripped both ways", Rules: []Rule{Strip(BothDirections)}},
-		{Name: "fix-noscaling", Description: "rewritten + client tcp_window_scaling=0", Rules: []Rule{SeedRule}, ClientSysctls: FixNoScaling},
-		{Name: "fix-smallbufs", Description: "rewritten + client tcp_rmem/tcp_wmem max 174760/131072 (seed fix 2 verbatim)", Rules: []Rule{SeedRule}, ClientSysctls: FixSmallBufs},
-		{Name: "fix-smallbufs+rcvbuf", Description: "fix-smallbufs + SO_RCVBUF 87380 on the client socket", Rules: []Rule{SeedRule}, ClientSysctls: FixSmallBufs, ClientOpts: &SockOpts{RcvBuf: 87380}},
+		{Name: "rewritten", Description: "client SYN wscale >2 rewritten to 0 (the seed)", Rules: []netlab.Rule{netlab.SeedRule}},
+		{Name: "rewritten-6to0", Description: "client offers exactly 6 (TCP_WINDOW_CLAMP 3 MiB), middlebox rewrites 6 to 0 (the seed verbatim)", Rules: []netlab.Rule{netlab.Rewrite(netlab.ClientToServer, 6, 0)}, ClientOpts: &netlab.SockOpts{WindowClamp: 3 << 20}},
+		{Name: "rewritten-6to0-bigbuf", Description: "client offers 6 via SO_RCVBUF 3 MiB (locked, large initial window), 6 rewritten to 0", Rules: []netlab.Rule{netlab.Rewrite(netlab.ClientToServer, 6, 0)}, ClientOpts: &netlab.SockOpts{RcvBuf: 3 << 20}},
+		{Name: "strip-client", Description: "wscale stripped from the client's SYN", Rules: []netlab.Rule{netlab.Strip(netlab.ClientToServer)}},
+		{Name: "strip-server", Description: "wscale stripped from the server's SYN-ACK", Rules: []netlab.Rule{netlab.Strip(netlab.ServerToClient)}},
+		{Name: "strip-both", Description: "wscale stripped both ways", Rules: []netlab.Rule{netlab.Strip(netlab.BothDirections)}},
+		{Name: "fix-noscaling", Description: "rewritten + client tcp_window_scaling=0", Rules: []netlab.Rule{netlab.SeedRule}, ClientSysctls: FixNoScaling},
+		{Name: "fix-smallbufs", Description: "rewritten + client tcp_rmem/tcp_wmem max 174760/131072 (seed fix 2 verbatim)", Rules: []netlab.Rule{netlab.SeedRule}, ClientSysctls: FixSmallBufs},
+		{Name: "fix-smallbufs+rcvbuf", Description: "fix-smallbufs + SO_RCVBUF 87380 on the client socket", Rules: []netlab.Rule{netlab.SeedRule}, ClientSysctls: FixSmallBufs, ClientOpts: &netlab.SockOpts{RcvBuf: 87380}},
 	}
 }
 
@@ -60,15 +60,15 @@ type RunConfig struct {
 	Duration   time.Duration // bulk transfer length (default 3s)
 	CaptureDir string        // if set, NAME-client.pcap and NAME-server.pcap are written there
 	MaxPackets int           // per capture (default 20000)
-	LabConfig  *Config
+	LabConfig  *netlab.Config
 }
 
 // CaseResult is the measurement of one Case.
 type CaseResult struct {
 	Case      Case
-	Bulk      BulkResult
-	Stats     Stats
-	Edits     []Edit
+	Bulk      netlab.BulkResult
+	Stats     netlab.Stats
+	Edits     []netlab.Edit
 	Captures  []string
 	ClientSYN int // shift in the client's SYN as the middlebox received it (-1 none)
 }
@@ -94,7 +94,7 @@ func RunCase(ctx context.Context, c Case, cfg *RunConfig) (res CaseResult, err e
 		rc.LabConfig = cfg.LabConfig
 	}
 	res = CaseResult{Case: c, ClientSYN: -1}
-	lab, err := New(rc.LabConfig)
+	lab, err := netlab.New(rc.LabConfig)
 	if err != nil {
 		return res, err
 	}
@@ -102,7 +102,7 @@ func RunCase(ctx context.Context, c Case, cfg *RunConfig) (res CaseResult, err e
 	if len(c.ClientSysctls) > 0 {
 		// The seed's fixes, applied with package sysctl in the client's
 		// namespace (validated, written, read back).
-		fs, err := lab.Client.SysctlFS()
+		fs, err := SysctlFS(lab.Client)
 		if err != nil {
 			return res, err
 		}
@@ -113,17 +113,17 @@ func RunCase(ctx context.Context, c Case, cfg *RunConfig) (res CaseResult, err e
 		_, err = fs.Apply(ctx, settings)
 		fs.Close()
 		if err != nil {
-			return res, fmt.Errorf("netlab: client sysctls: %w", err)
+			return res, fmt.Errorf("seedlab: client sysctls: %w", err)
 		}
 	}
 	if rc.CaptureDir != "" {
 		for _, side := range []struct {
-			ns *NS
+			ns *netlab.NS
 			If string
 			n  string
 		}{{lab.Client, lab.ClientIf, "client"}, {lab.Server, lab.ServerIf, "server"}} {
 			p := filepath.Join(rc.CaptureDir, fmt.Sprintf("%s-%s.pcap", c.Name, side.n))
-			cp, err := StartCapture(side.ns, side.If, p, &CaptureConfig{MaxPackets: rc.MaxPackets})
+			cp, err := netlab.StartCapture(side.ns, side.If, p, &netlab.CaptureConfig{MaxPackets: rc.MaxPackets})
 			if err != nil {
 				return res, err
 			}
@@ -131,12 +131,12 @@ func RunCase(ctx context.Context, c Case, cfg *RunConfig) (res CaseResult, err e
 			res.Captures = append(res.Captures, p)
 		}
 	}
-	mb, err := StartMiddlebox(lab, &MiddleboxConfig{Rules: c.Rules, Delay: rc.Delay, Rate: rc.Rate})
+	mb, err := netlab.StartMiddlebox(lab, &netlab.MiddleboxConfig{Rules: c.Rules, Delay: rc.Delay, Rate: rc.Rate})
 	if err != nil {
 		return res, err
 	}
 	defer mb.Close()
-	res.Bulk, err = lab.Bulk(ctx, &BulkConfig{Duration: rc.Duration, ClientOpts: c.ClientOpts})
+	res.Bulk, err = lab.Bulk(ctx, &netlab.BulkConfig{Duration: rc.Duration, ClientOpts: c.ClientOpts})
 	// Let the FIN exchange reach the captures.
 	time.Sleep(2*rc.Delay + 50*time.Millisecond)
 	res.Stats = mb.Stats()
@@ -148,4 +148,15 @@ func RunCase(ctx context.Context, c Case, cfg *RunConfig) (res CaseResult, err e
 		}
 	}
 	return res, err
+}
+
+// SysctlFS opens the sysctl tree of a lab namespace with package sysctl
+// (validated, read-back-verified, all-or-nothing writes of net.* keys).
+// Close it when done.
+func SysctlFS(ns *netlab.NS) (*sysctl.FS, error) {
+	fs, err := sysctl.OpenNetNS(fmt.Sprintf("/proc/self/fd/%d", ns.Fd()))
+	if err != nil {
+		return nil, fmt.Errorf("seedlab: sysctl scope of %s: %w", ns.Name, err)
+	}
+	return fs, nil
 }

@@ -1,7 +1,8 @@
-package netlab
+package seedlab
 
 import (
 	"context"
+	"github.com/bulletproof-labs/wsvcb/internal/netlab"
 	"strconv"
 	"testing"
 	"time"
@@ -17,7 +18,7 @@ import (
 // prediction. net.core.rmem_max is read from the namespace (read-only there).
 func TestLinuxWScaleMatchesKernel(t *testing.T) {
 	testenv.RequireRoot(t)
-	ns, err := NewNS("netlab-wscale")
+	ns, err := netlab.NewNS("netlab-wscale")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,9 +49,9 @@ func TestLinuxWScaleMatchesKernel(t *testing.T) {
 			cfg := tcpwin.LinuxConfig{TCPRmem: triple, RmemMax: rmemMax, RcvBuf: rb}
 			want, _ := tcpwin.LinuxWScale(cfg)
 			def, _ := tcpwin.LinuxWScale(tcpwin.LinuxConfig{TCPRmem: triple, RmemMax: rmemMax})
-			var opts *SockOpts
+			var opts *netlab.SockOpts
 			if rb > 0 {
-				opts = &SockOpts{RcvBuf: rb}
+				opts = &netlab.SockOpts{RcvBuf: rb}
 			}
 			// SO_RCVBUF on the client: its SYN.
 			h, err := ns.HandshakeShifts(ctx, "127.0.0.1:0", "lo", opts, nil)
@@ -81,7 +82,7 @@ func TestLinuxWScaleMatchesKernel(t *testing.T) {
 	}
 	for _, wc := range []int{65535, 65536, 200000, 3 << 20, 16 << 20, 1 << 30} {
 		want, _ := tcpwin.LinuxWScale(tcpwin.LinuxConfig{TCPRmem: triple, RmemMax: rmemMax, WindowClamp: wc})
-		opts := &SockOpts{WindowClamp: wc}
+		opts := &netlab.SockOpts{WindowClamp: wc}
 		h, err := ns.HandshakeShifts(ctx, "127.0.0.1:0", "lo", opts, nil)
 		if err != nil {
 			t.Fatal(err)
