@@ -34,15 +34,15 @@ const maxIdlePerHost = 16
 
 // Dial connects and logs in. A nil cfg takes everything from the
 // environment (ConfigFromEnv); fields left empty in cfg are filled from
-// the environment too. The password is never required on a command line:
+// the environment too, except Insecure: the environment never weakens
+// certificate verification of an explicit cfg. The password is never required on a command line:
 // use Config.Password, Config.PasswordFile, the URL or GOVC_PASSWORD.
 func Dial(ctx context.Context, cfg *Config) (*Client, error) {
 	env := ConfigFromEnv()
-	var c Config
+	c := env
 	if cfg != nil {
-		c = *cfg
+		c = cfg.merged(env)
 	}
-	c = c.merged(env)
 	u, user, err := c.endpoint(env.Password)
 	if err != nil {
 		return nil, err

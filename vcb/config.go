@@ -27,7 +27,9 @@ type Config struct {
 	// CAFile lists PEM files of trusted certificate authorities (separated
 	// by the OS path list separator).
 	CAFile string
-	// Insecure disables certificate verification. Never implied.
+	// Insecure disables certificate verification. Never implied: with a
+	// non-nil Config, GOVC_INSECURE is ignored (pass ConfigFromEnv() or a
+	// nil Config to honour it).
 	Insecure bool
 	// Datacenter to work in; empty means the only (default) datacenter.
 	Datacenter string
@@ -88,9 +90,10 @@ func (c Config) merged(env Config) Config {
 	if c.Datacenter == "" {
 		c.Datacenter = env.Datacenter
 	}
-	if !c.Insecure {
-		c.Insecure = env.Insecure
-	}
+	// Insecure is never taken from the environment here: a caller that
+	// set up a Config asked for verified TLS unless it said otherwise, and
+	// GOVC_INSECURE must not weaken that. Only a nil *Config (everything
+	// from the environment, ConfigFromEnv) honours GOVC_INSECURE.
 	return c
 }
 

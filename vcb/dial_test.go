@@ -2,12 +2,16 @@ package vcb_test
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"github.com/vmware/govmomi/vim25/soap"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/bulletproof-labs/wsvcb/vcb"
 	"github.com/bulletproof-labs/wsvcb/vcb/vcbtest"
@@ -107,4 +111,44 @@ func TestDialCredentials(t *testing.T) {
 	if _, err := vcb.Dial(ctx, nil); !errors.Is(err, vcb.ErrConfig) {
 		t.Fatalf("no URL: %v", err)
 	}
+}
+
+// GOVC_INSECURE=1 fills nothing into an explicit Config: Insecure:false
+// still verifies the simulator's self-signed certificate and fails; only
+// a nil Config (everything from the environment) honours it.
+func TestDialEnvNeverWeakensTLS(t *testing.T) {
+	sim, err := vcbtest.Start()
+	require.NoError(t, err)
+	defer sim.Close()
+	ctx := context.Background()
+	t.Setenv(vcb.EnvInsecure, "1")
+	t.Setenv(vcb.EnvURL, sim.URL.String())
+	t.Setenv(vcb.EnvUsername, sim.Username)
+	t.Setenv(vcb.EnvPassword, sim.Password)
+	t.Setenv(vcb.EnvThumbprint, "")
+	t.Setenv(vcb.EnvCAFile, "")
+
+	cfg := vcb.Config{URL: sim.URL.String(), Username: sim.Username, Password: sim.Password, KeepAlive: -1, Insecure: false}
+	_, err = vcb.Dial(ctx, &cfg)
+	require.Error(t, err)
+	assert.ErrorIs(t, err, vcb.ErrConnect)
+	var uerr x509.UnknownAuthorityError
+	assert.True(t, errors.As(err, &uerr) || strings.Contains(err.Error(), "certificate"), "want a certificate error, got %v", err)
+
+	// An empty explicit Config is still explicit.
+	_, err = vcb.Dial(ctx, &vcb.Config{KeepAlive: -1})
+	assert.ErrorIs(t, err, vcb.ErrConnect)
+
+	// A nil Config asks for the environment, GOVC_INSECURE included.
+	c, err := vcb.Dial(ctx, nil)
+	require.NoError(t, err)
+	assert.NoError(t, c.Close())
+
+	// So does ConfigFromEnv.
+	env := vcb.ConfigFromEnv()
+	assert.True(t, env.Insecure)
+	env.KeepAlive = -1
+	c, err = vcb.Dial(ctx, &env)
+	require.NoError(t, err)
+	assert.NoError(t, c.Close())
 }
