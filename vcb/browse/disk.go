@@ -19,7 +19,7 @@ import (
 
 // Errors wrapped by the package's errors.
 var (
-	// ErrNoFileSystem means no FAT or ext4 file system was recognized.
+	// ErrNoFileSystem means no FAT, ext4 or NTFS file system was recognized.
 	ErrNoFileSystem = errors.New("browse: no supported file system")
 	// ErrNoPartition means the requested partition does not exist.
 	ErrNoPartition = errors.New("browse: no such partition")
@@ -101,8 +101,9 @@ func (d *Disk) Partitions() []Partition { return d.parts }
 type FS struct {
 	fsys      filesystem.FileSystem
 	ext       *ext4Check // nil unless ext4
+	nt        *ntfsFS    // set for NTFS (fsys is nil then)
 	Partition int        // partition index, 0 for the whole disk
-	Type      string     // "ext4", "fat32", "fat16", "fat12"
+	Type      string     // "ext4", "fat32", "fat16", "fat12", "ntfs"
 	Label     string
 }
 
@@ -157,6 +158,13 @@ func (d *Disk) FileSystem(index int) (f *FS, err error) {
 		fsys filesystem.FileSystem
 		ext  *ext4Check
 	)
+	if kind == "ntfs" {
+		nt, err := openNTFS(d.r, start, size)
+		if err != nil {
+			return nil, fmt.Errorf("partition %d: %w", index, err)
+		}
+		return &FS{nt: nt, Partition: index, Type: "ntfs", Label: nt.label}, nil
+	}
 	b := d.d.Backend
 	switch kind {
 	case "fat32":

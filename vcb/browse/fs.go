@@ -26,6 +26,12 @@ func pathErr(op, name string, err error) error {
 // Open opens a file for reading (fs.FS).
 func (f *FS) Open(name string) (file fs.File, err error) {
 	defer recoverTo(&err)
+	if f.nt != nil {
+		if file, err = f.nt.Open(ntfsName(name)); err != nil {
+			return nil, pathErr("open", name, err)
+		}
+		return file, nil
+	}
 	if f.ext != nil {
 		ino, err := f.ext.resolve(clean(name), false)
 		if err != nil {
@@ -74,6 +80,12 @@ func (f *FS) openExtents(name string, ino uint64) (file fs.File, ok bool, err er
 // ReadDir lists a directory sorted by name (fs.ReadDirFS), without "." and "..".
 func (f *FS) ReadDir(name string) (ents []fs.DirEntry, err error) {
 	defer recoverTo(&err)
+	if f.nt != nil {
+		if ents, err = f.nt.ReadDir(ntfsName(name)); err != nil {
+			return nil, pathErr("readdir", name, err)
+		}
+		return ents, nil
+	}
 	if f.ext != nil {
 		if err := f.ext.checkPath(clean(name), true); err != nil {
 			return nil, pathErr("readdir", name, err)
@@ -94,6 +106,15 @@ func (f *FS) ReadDir(name string) (ents []fs.DirEntry, err error) {
 // Stat describes a file (fs.StatFS).
 func (f *FS) Stat(name string) (fi fs.FileInfo, err error) {
 	defer recoverTo(&err)
+	if f.nt != nil {
+		if name = ntfsName(name); name == "." {
+			return rootInfo{}, nil
+		}
+		if fi, err = f.nt.Stat(name); err != nil {
+			return nil, pathErr("stat", name, err)
+		}
+		return fi, nil
+	}
 	if clean(name) == "." {
 		return rootInfo{}, nil
 	}
@@ -120,7 +141,13 @@ func (f *FS) ReadFile(name string) ([]byte, error) {
 }
 
 // Close releases the file system.
-func (f *FS) Close() error { return f.fsys.Close() }
+func (f *FS) Close() error {
+	if f.nt != nil {
+		f.nt.ctx.Close()
+		return nil
+	}
+	return f.fsys.Close()
+}
 
 // safeFile guards reads of go-diskfs files against panics.
 type safeFile struct{ fs.File }

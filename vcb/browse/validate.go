@@ -149,6 +149,9 @@ func fsKind(r io.ReaderAt, start, size int64) (string, error) {
 	if binary.LittleEndian.Uint16(b[1024+0x38:]) == 0xef53 {
 		return "ext4", checkExt4(b[1024:], start, size)
 	}
+	if string(b[3:11]) == "NTFS    " && b[510] == 0x55 && b[511] == 0xaa {
+		return "ntfs", checkNTFS(b[:512], start, size)
+	}
 	if b[510] == 0x55 && b[511] == 0xaa && (b[0] == 0xeb || b[0] == 0xe9) {
 		kind, fat, err := checkFAT(b[:512], start, size)
 		if err != nil {
