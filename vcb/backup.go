@@ -652,7 +652,7 @@ func (b *backup) configFiles(ctx context.Context, ci *types.VirtualMachineConfig
 	if !vmx.FromString(ci.Files.VmPathName) {
 		return nil, nil, b.fail(ErrTransfer, fmt.Errorf("cannot parse VM path %q", ci.Files.VmPathName))
 	}
-	ds, err := b.c.finder.Datastore(ctx, vmx.Datastore)
+	ds, err := b.c.datastore(ctx, vmx.Datastore)
 	if err != nil {
 		return nil, nil, b.fail(ErrNotFound, fmt.Errorf("datastore %s: %w", vmx.Datastore, err))
 	}

@@ -351,7 +351,7 @@ func (cb *chunkedBackup) diskSource(ctx context.Context, d Disk) (*url.URL, *vmd
 	if !p.FromString(d.File) {
 		return nil, nil, b.fail(ErrTransfer, fmt.Errorf("disk %s: cannot parse path %q", d.Slot, d.File))
 	}
-	ds, err := b.c.finder.Datastore(ctx, p.Datastore)
+	ds, err := b.c.datastore(ctx, p.Datastore)
 	if err != nil {
 		return nil, nil, b.fail(ErrNotFound, fmt.Errorf("datastore %s: %w", p.Datastore, err))
 	}

@@ -23,7 +23,11 @@ type Client struct {
 	vim    *vim25.Client
 	sm     *session.Manager
 	finder *find.Finder
-	dc     *object.Datacenter
+	// finderMu serialises finder lookups: find.Finder caches folders
+	// lazily and is not safe for concurrent use (BackupMany runs several
+	// backups on one Client).
+	finderMu sync.Mutex
+	dc       *object.Datacenter
 
 	closeOnce sync.Once
 	closeErr  error
@@ -180,4 +184,11 @@ func pinThumbprint(cfg *tls.Config, thumbprint string) {
 		}
 		return nil
 	}
+}
+
+// datastore looks up a datastore by name; safe for concurrent use.
+func (c *Client) datastore(ctx context.Context, name string) (*object.Datastore, error) {
+	c.finderMu.Lock()
+	defer c.finderMu.Unlock()
+	return c.finder.Datastore(ctx, name)
 }

@@ -94,7 +94,7 @@ func (b *backup) newExtentReader(ctx context.Context, d Disk, desc *vmdk.Descrip
 			return nil, b.fail(ErrTransfer, fmt.Errorf("disk %s (%s): extent %q too large", d.Slot, d.File, e.FileName))
 		}
 	}
-	ds, err := b.c.finder.Datastore(ctx, p.Datastore)
+	ds, err := b.c.datastore(ctx, p.Datastore)
 	if err != nil {
 		return nil, b.fail(ErrNotFound, fmt.Errorf("disk %s: datastore %s: %w", d.Slot, p.Datastore, err))
 	}

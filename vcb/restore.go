@@ -143,7 +143,7 @@ func (r *restore) run(ctx context.Context) (*RestoreResult, error) {
 	if dsName == "" {
 		return nil, r.fail(ErrConfig, fmt.Errorf("no datastore in options or catalog"))
 	}
-	if r.ds, err = c.finder.Datastore(ctx, dsName); err != nil {
+	if r.ds, err = c.datastore(ctx, dsName); err != nil {
 		return nil, r.fail(ErrNotFound, fmt.Errorf("datastore %s: %w", dsName, err))
 	}
 	folder, err := r.folder(ctx)
