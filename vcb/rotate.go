@@ -1,6 +1,7 @@
 package vcb
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"sort"
@@ -50,35 +51,11 @@ func sameVM(a, b VMInfo) bool {
 }
 
 // Rotate keeps the newest keep complete backups of vm under parent and
-// removes the older ones, returning the removed directories.
+// removes the older ones, returning the removed directories: Forget with
+// a keep-last policy.
 func Rotate(parent string, vm VMInfo, keep int) ([]string, error) {
 	if keep <= 0 {
 		return nil, nil
 	}
-	dirs, mans, err := Backups(parent)
-	if err != nil {
-		return nil, err
-	}
-	var removed []string
-	n := 0
-	for i, m := range mans {
-		if !sameVM(m.VM, vm) {
-			continue
-		}
-		n++
-		if n <= keep {
-			continue
-		}
-		// Rename first: a crash mid-removal leaves a ".partial-" directory,
-		// never a damaged backup that still looks complete.
-		doomed := filepath.Join(parent, "."+filepath.Base(dirs[i])+".partial-rotated")
-		if err := os.Rename(dirs[i], doomed); err != nil {
-			return removed, newErr("rotate", vm.MoRef, ErrWrite, err)
-		}
-		if err := os.RemoveAll(doomed); err != nil {
-			return removed, newErr("rotate", vm.MoRef, ErrWrite, err)
-		}
-		removed = append(removed, dirs[i])
-	}
-	return removed, nil
+	return Forget(context.Background(), parent, vm, RetentionPolicy{Last: keep})
 }

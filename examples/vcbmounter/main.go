@@ -163,6 +163,17 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	if *mode != "nbd" && *mode != "nbdssl" {
 		return vcbcli.Fail(stderr, tool, fmt.Errorf("-m %s: only nbd/nbdssl (NFC over HTTPS) are supported", *mode))
 	}
+	opts := &vcb.BackupOptions{NoQuiesce: *noQuiesce, Memory: *memory, Keep: *keep, Retention: policy, RemoveStaleSnapshots: *removeStale}
+	opts.OnStaleSnapshot = func(st vcb.StaleSnapshot) { fmt.Fprintf(stderr, "%s: %s\n", tool, st) }
+	if *zstd {
+		opts.Compression = vcb.CompressionZstd
+	}
+	if *pre != "" {
+		opts.PreFreeze = vcb.CommandHook("pre-freeze", *pre)
+	}
+	if *post != "" {
+		opts.PostThaw = vcb.CommandHook("post-thaw", *post)
+	}
 	if many.active() {
 		if *selStr != "" || *dir == "" {
 			fmt.Fprintln(stderr, "vcbmounter: -A/-vmlist take -r PARENTDIR and no -a")
@@ -171,17 +182,6 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		if *parentDir != "" {
 			fmt.Fprintln(stderr, "vcbmounter: -parent names one VM's backup: not with -A/-vmlist")
 			return 2
-		}
-		opts := &vcb.BackupOptions{NoQuiesce: *noQuiesce, Memory: *memory, Keep: *keep, Retention: policy, RemoveStaleSnapshots: *removeStale}
-		opts.OnStaleSnapshot = func(st vcb.StaleSnapshot) { fmt.Fprintf(stderr, "%s: %s\n", tool, st) }
-		if *zstd {
-			opts.Compression = vcb.CompressionZstd
-		}
-		if *pre != "" {
-			opts.PreFreeze = vcb.CommandHook("pre-freeze", *pre)
-		}
-		if *post != "" {
-			opts.PostThaw = vcb.CommandHook("post-thaw", *post)
 		}
 		return runMany(ctx, &conn, many, manyRun{parent: *dir, typ: *typ, filePaths: *filePaths, storeDir: *storeDir, opts: opts, json: conn.JSON}, stdin, stdout, stderr)
 	}
@@ -198,17 +198,6 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	vm, err := s.Find(ctx, sel)
 	if err != nil {
 		return vcbcli.Fail(stderr, tool, err)
-	}
-	opts := &vcb.BackupOptions{NoQuiesce: *noQuiesce, Memory: *memory, Keep: *keep, Retention: policy, RemoveStaleSnapshots: *removeStale}
-	opts.OnStaleSnapshot = func(st vcb.StaleSnapshot) { fmt.Fprintf(stderr, "%s: %s\n", tool, st) }
-	if *zstd {
-		opts.Compression = vcb.CompressionZstd
-	}
-	if *pre != "" {
-		opts.PreFreeze = vcb.CommandHook("pre-freeze", *pre)
-	}
-	if *post != "" {
-		opts.PostThaw = vcb.CommandHook("post-thaw", *post)
 	}
 	if !*quiet && !conn.JSON {
 		opts.Progress = vcbcli.ProgressBar(stderr)
